@@ -1,15 +1,50 @@
 """nbgrader configuration of the MNIST-in-NumPy course (read by every nbgrader command run here)."""
 
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "mnist-numpy"
 
+# The SQLite gradebook beside this file. Parallel graders write to it at once, so a writer
+# waits up to a minute for another's lock instead of failing after SQLite's default 5 s.
+_gradebook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradebook.db")
+c.CourseDirectory.db_url = f"sqlite:///{_gradebook}?timeout=60"
+
 # The stub students see in place of each solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Grading: each cell may run for this many seconds before it is stopped and marked failed.
+# Grading limits. A cell that runs longer is interrupted and fails; the rest still runs.
 # The slowest correct cell (training on 50,000 images) takes about one second.
 c.Execute.timeout = 60
+c.GuardedExecute.memory_limit_mb = 4096  # a grading kernel's address space; beyond it, MemoryError
+
+# Grades that can be trusted (see mnistkit/nbgrader_plugins.py): deleted or moved cells are
+# restored, numpy and the course's modules are reset before each test, a crashed kernel costs
+# only its cell, warnings cost nothing, and feedback keeps hidden tests hidden.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "mnistkit.nbgrader_plugins.RestoreReleasedLayout",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "mnistkit.nbgrader_plugins.GuardedExecute",
+    "mnistkit.nbgrader_plugins.GradeOnErrorsOnly",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "mnistkit.nbgrader_plugins.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 
 # Class data never goes to students with the assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]

@@ -4,21 +4,50 @@ import argparse
 import sys
 from pathlib import Path
 
+from mnistkit import ASSIGNMENT
 from mnistkit.course import COURSE_ROOT, NbgraderError
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m mnistkit", description=__doc__.split(":")[0])
+    parser = argparse.ArgumentParser(prog="python -m mnistkit", description="Instructor tools of the MNIST course")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", type=Path, default=COURSE_ROOT, help="course directory (default: this one)")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="grade the bundled demo class end to end and print the grades")
-    demo.add_argument("--course", type=Path, default=COURSE_ROOT, help="course directory (default: this one)")
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="grade the bundled demo class end to end and print the grades")
+    demo.add_argument("--workers", type=int, default=None, help="parallel graders (default: the machine's cores)")
+
+    grade = commands.add_parser("grade", parents=[common], help="grade every submission: autograde, feedback, grades.csv, report")
+    grade.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    grade.add_argument("--student", action="append", dest="students", metavar="ID",
+                       help="grade only this student (repeat for several)")
+    grade.add_argument("--workers", type=int, default=None, help="parallel graders (default: the machine's cores)")
+    grade.add_argument("--skip-graded", action="store_true",
+                       help="leave students whose current submission is already graded")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     arguments = parser.parse_args(argv)
+    course = arguments.course.resolve()
+    if not (course / "nbgrader_config.py").is_file():
+        parser.error(f"{course} is not a course directory: it has no nbgrader_config.py")
 
     try:
         if arguments.command == "demo":
             from mnistkit.demo import grade_demo_class
 
-            grade_demo_class(arguments.course.resolve())
+            grade_demo_class(course, workers=arguments.workers)
+        elif arguments.command == "grade":
+            from mnistkit.gradebook import read_grades
+            from mnistkit.grading import grade_class
+            from mnistkit.report import write_report
+
+            result = grade_class(course, arguments.assignment, arguments.students, arguments.workers,
+                                 arguments.skip_graded, progress=not arguments.no_progress)
+            print(read_grades(course, arguments.assignment).format())
+            print(write_report(course, result.outcomes, arguments.assignment))
+            print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
+                  f"Grades: {result.grades_csv}")
     except NbgraderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

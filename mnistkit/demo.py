@@ -2,33 +2,29 @@
 
 import shutil
 
-from mnistkit import ASSIGNMENT
-from mnistkit.course import generate_release, nbgrader
+from mnistkit.course import generate_release
+from mnistkit.grading import grade_class
 from mnistkit.gradebook import read_grades
+from mnistkit.report import write_report
 from mnistkit.students import DEMO_CLASS, submit
 
 
-def grade_demo_class(course_dir, say=print):
-    """Release, submit the demo class, autograde, write feedback and export grades.
+def grade_demo_class(course_dir, workers=None, say=print):
+    """Release, hand in the demo class, and grade every submission with `grade_class`.
 
-    Returns the `GradeTable`. Everything is written where nbgrader puts it in
-    ``course_dir``: ``submitted/``, ``autograded/``, ``feedback/``, ``gradebook.db``
-    and ``grades.csv``.
+    Everything is written where nbgrader puts it in ``course_dir`` (``submitted/``,
+    ``autograded/``, ``feedback/``, ``gradebook.db``, ``grades.csv``) plus the class report in
+    ``reports/``. Returns the `ClassResult`.
     """
     say("Generating the student version (nbgrader generate_assignment) ...")
     generate_release(course_dir)
-    for folder in ("submitted", "autograded", "feedback"):
-        for student in DEMO_CLASS:  # start the demo students afresh; other students are left alone
+    for student in DEMO_CLASS:  # start the demo students afresh; other students are left alone
+        for folder in ("submitted", "autograded", "feedback"):
             shutil.rmtree(course_dir / folder / student.student_id, ignore_errors=True)
-    for student in DEMO_CLASS:
         submit(course_dir, student)
-        say(f"  submitted {student.student_id}: {student.description}")
-    say("Autograding (nbgrader autograde) ...")
-    nbgrader(course_dir, "autograde", ASSIGNMENT, "--force")
-    say("Writing feedback (nbgrader generate_feedback) ...")
-    nbgrader(course_dir, "generate_feedback", ASSIGNMENT, "--force")
-    nbgrader(course_dir, "export", "--to", "grades.csv")
-    table = read_grades(course_dir)
-    say("\n" + table.format([s.student_id for s in DEMO_CLASS]))
-    say(f"\nGrades: {course_dir / 'grades.csv'}; feedback: {course_dir / 'feedback'}/<student>/{ASSIGNMENT}/")
-    return table
+        say(f"  handed in {student.student_id}: {student.description}")
+    result = grade_class(course_dir, workers=workers, say=say)
+    say("\n" + read_grades(course_dir).format())
+    say("\n" + write_report(course_dir, result.outcomes))
+    say(f"Grades: {result.grades_csv}; feedback: {course_dir / 'feedback'}/<student>/")
+    return result

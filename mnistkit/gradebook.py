@@ -47,8 +47,13 @@ class GradeTable:
 
 
 def database_url(course_dir):
-    """nbgrader's default gradebook location for a course directory."""
-    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+    """The course's SQLite gradebook, as nbgrader_config.py names it (waiting up to 60 s for a lock)."""
+    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}?timeout=60"
+
+
+def open_gradebook(course_dir):
+    """nbgrader's `Gradebook` of the course (use it in a ``with`` block)."""
+    return Gradebook(database_url(course_dir))
 
 
 def read_grades(course_dir, assignment=ASSIGNMENT):
@@ -56,7 +61,7 @@ def read_grades(course_dir, assignment=ASSIGNMENT):
     master = nbformat.read(notebook_path(course_dir, "source", assignment), as_version=4)
     order = [c.metadata["nbgrader"]["grade_id"] for c in master.cells
              if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    with Gradebook(database_url(course_dir)) as gradebook:
+    with open_gradebook(course_dir) as gradebook:
         found = gradebook.find_assignment(assignment)
         max_points = {cell.name: cell.max_score for notebook in found.notebooks for cell in notebook.grade_cells}
         scores = {}

@@ -9,6 +9,7 @@ and the tests make submissions that look exactly like a real student's.
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
 import nbformat
 
@@ -23,12 +24,18 @@ class SimulatedStudent:
 
     ``answers`` maps an exercise cell's id (``"softmax"``, ``"learn"``, ...) to the code
     the student wrote there; ``untouched`` leaves every exercise as released (stubs).
+    ``edit`` changes the finished notebook further (deletes or moves cells, ...). ``filename``
+    is the name it is handed in under, and ``raw`` replaces the whole file with these bytes
+    (a broken file); an empty ``filename`` hands in a folder without a notebook.
     """
 
     student_id: str
     description: str
     answers: dict = field(default_factory=dict)
     untouched: bool = False
+    edit: Optional[Callable] = None
+    filename: str = f"{NOTEBOOK}.ipynb"
+    raw: Optional[bytes] = None
 
 
 def notebook_path(course_dir, step, assignment=ASSIGNMENT, student_id=None):
@@ -51,7 +58,7 @@ def build_submission(course_dir, student):
     """The notebook ``student`` would hand in, built from the course's release."""
     released = nbformat.read(notebook_path(course_dir, "release"), as_version=4)
     if student.untouched:
-        return released
+        return student.edit(released) if student.edit else released
     answers = reference_answers(course_dir)
     unknown = set(student.answers) - set(answers)
     if unknown:
@@ -61,15 +68,21 @@ def build_submission(course_dir, student):
     for cell in submission.cells:
         if cell.id in answers:
             cell.source = answers[cell.id]
-    return submission
+    return student.edit(submission) if student.edit else submission
 
 
 def submit(course_dir, student, notebook=None):
-    """Place ``student``'s notebook where nbgrader collects it: ``submitted/<id>/<assignment>/``."""
-    notebook = notebook if notebook is not None else build_submission(course_dir, student)
-    path = notebook_path(course_dir, "submitted", student_id=student.student_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, path)
+    """Place ``student``'s work where nbgrader collects it: ``submitted/<id>/<assignment>/``."""
+    folder = notebook_path(course_dir, "submitted", student_id=student.student_id).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if not student.filename:
+        (folder / "README.txt").write_text("I could not finish in time.\n")
+        return folder
+    path = folder / student.filename
+    if student.raw is not None:
+        path.write_bytes(student.raw)
+    else:
+        nbformat.write(notebook if notebook is not None else build_submission(course_dir, student), path)
     return path
 
 

@@ -79,7 +79,9 @@ def test_error_rate():
 def test_plots_draw_what_they_promise():
     images, labels = mnist_helpers.read_mnist("valid")
     mnist_helpers.show_digits(images, labels, rows=2, columns=3)
-    assert len(plt.gcf().axes) == 6 and plt.gcf().axes[0].get_title() == str(labels[0])
+    (mosaic,) = plt.gcf().axes[0].get_images()
+    assert mosaic.get_array().shape == (56, 84)
+    assert [text.get_text() for text in plt.gcf().axes[0].texts] == [str(label) for label in labels[:6]]
     mnist_helpers.show(images[0], 0)
     assert plt.gcf().axes[0].get_title() == "Label: 0"
     mnist_helpers.plot_learning([2.0, 1.0], [0.5, 0.2], [0.6, 0.3])

@@ -14,6 +14,9 @@ Where the data is looked for, in order:
 4. otherwise it is downloaded from ``$MNIST_URL`` (by default the course's original
    ``mnist.pkl.gz``) into the cache.
 
+The first load also writes the verified data, as float32 ``.npy`` files, to the cache
+folder; later loads memory-map them, which costs almost nothing however often it is done.
+
 The original file is a Python pickle, and unpickling untrusted bytes can run
 arbitrary code, so downloads are decoded by a restricted unpickler that builds numpy
 arrays and nothing else, and the arrays are verified before anything is kept.
@@ -314,3 +317,54 @@ def load_arrays(path=None):
             array.flags.writeable = False  # shared between calls: nobody may change it
         _loaded[key] = arrays
     return _loaded[key]
+
+
+def _float_cache_folder():
+    """Where the float32 copy of the verified data is kept; named by the data's hash."""
+    return cache_dir() / f"float32-{CONTENT_SHA256[:16]}"
+
+
+def _float_arrays(split, arrays):
+    """``(images float32 (n, 784) = k / 256, labels int64 (n,))`` of one split of uint8 ``arrays``."""
+    # Dividing by 256 is exact in float32: these are the original file's values bit for bit.
+    return arrays[f"{split}_images"] * np.float32(1 / 256), arrays[f"{split}_labels"].astype(np.int64)
+
+
+def _write_float_cache(folder):
+    """Write every split's float arrays to ``folder``, atomically as a whole."""
+    arrays = load_arrays()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        for split in SPLITS:
+            images, labels = _float_arrays(split, arrays)
+            np.save(staging / f"{split}_images.npy", images)
+            np.save(staging / f"{split}_labels.npy", labels)
+        staging.chmod(0o755)
+        staging.rename(folder)  # another process may have won the race: theirs is identical
+    except OSError:
+        if not folder.is_dir():
+            raise
+    finally:
+        if staging.exists():
+            for leftover in staging.iterdir():
+                leftover.unlink()
+            staging.rmdir()
+
+
+def load_split(split):
+    """One split as ``(images float32 (n, 784) in [0, 1), labels int64 (n,))``.
+
+    The arrays are copy-on-write maps of the float cache: changing them changes neither the
+    cache nor what the next call returns. Without a writable cache folder they are computed
+    in memory instead.
+    """
+    folder = _float_cache_folder()
+    if not folder.is_dir():
+        try:
+            _write_float_cache(folder)
+        except OSError:
+            return _float_arrays(split, load_arrays())
+    images = np.load(folder / f"{split}_images.npy", mmap_mode="c").view(np.ndarray)
+    labels = np.load(folder / f"{split}_labels.npy", mmap_mode="c").view(np.ndarray)
+    return images, labels

@@ -1,0 +1,287 @@
+"""Grade a whole class: check submissions, autograde them in parallel, write feedback, export grades.
+
+The work for one student (`grade_one`) is a plain function of picklable arguments, run on a
+`concurrent.futures.Executor`: local worker processes by default, or any other executor
+(a cluster's) passed in. Each worker process loads nbgrader's configuration once and then
+runs nbgrader's own autograde and feedback steps for one student at a time, so the grades,
+gradebook rows and feedback are exactly those of ``nbgrader autograde`` and
+``nbgrader generate_feedback``.
+
+Every student's outcome is written to ``grading/<assignment>/<student>.json`` once that
+student is completely done, so an interrupted run can be resumed and nobody is lost.
+"""
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from mnistkit import ASSIGNMENT, NOTEBOOK
+from mnistkit.course import generate_release, nbgrader
+from mnistkit.gradebook import open_gradebook
+from mnistkit.nbgrader_plugins import LOG_PREFIX
+
+OUTCOMES_DIR = "grading"
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission.
+
+    ``status`` is ``"graded"`` (nbgrader graded it; ``problems`` may still say that cells were
+    restored or that the kernel died) or ``"failed"`` (nbgrader could not grade it; the student
+    is recorded with zero points and ``problems`` says why).
+    """
+
+    student_id: str
+    status: str
+    seconds: float = 0.0
+    problems: list = field(default_factory=list)
+    submission_stamp: str = ""
+
+    def save(self, course_dir, assignment):
+        path = outcome_path(course_dir, assignment, self.student_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".json.part")
+        temporary.write_text(json.dumps(asdict(self), indent=1))
+        os.replace(temporary, path)  # a reader never sees half a record
+
+    @classmethod
+    def load(cls, course_dir, assignment, student_id):
+        path = outcome_path(course_dir, assignment, student_id)
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def outcome_path(course_dir, assignment, student_id):
+    return Path(course_dir) / OUTCOMES_DIR / assignment / f"{student_id}.json"
+
+
+# ---------------------------------------------------------------------------
+# Intake: what can be known about a submission before grading it
+
+
+def submission_folder(course_dir, assignment, student_id):
+    return Path(course_dir) / "submitted" / student_id / assignment
+
+
+def submission_stamp(folder):
+    """Changes whenever a file of the submission changes (so a resubmission is regraded)."""
+    stamps = sorted(
+        f"{path.relative_to(folder)}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+        for path in folder.rglob("*") if path.is_file()
+    )
+    return "|".join(stamps)
+
+
+def intake(folder, notebook=NOTEBOOK):
+    """Check one submission folder; return ``(problems, gradable)``.
+
+    A notebook handed in under another name is copied to the expected name (the original is
+    kept). A missing or unreadable notebook makes the submission ungradable.
+    """
+    expected = folder / f"{notebook}.ipynb"
+    problems = []
+    if not expected.exists():
+        others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+        if len(others) == 1:
+            shutil.copy2(others[0], expected)
+            problems.append(f"The notebook was handed in as '{others[0].name}'; it was graded as '{expected.name}'.")
+        elif others:
+            names = ", ".join(f"'{p.name}'" for p in others)
+            return [f"No '{expected.name}' was handed in, and several other notebooks were ({names})."], False
+        else:
+            return [f"No '{expected.name}' was handed in: the submission folder holds no notebook."], False
+    try:
+        if expected.stat().st_size == 0:
+            raise ValueError("the file is empty")
+        nbformat.validate(nbformat.read(expected, as_version=4))
+    except Exception as error:  # JSON, encoding and schema errors all mean the same to an instructor
+        reason = str(error).splitlines()[0][:200] or type(error).__name__
+        return problems + [f"'{expected.name}' cannot be read as a notebook: {reason}."], False
+    return problems, True
+
+
+# ---------------------------------------------------------------------------
+# One student's grading, run in a worker process
+
+_apis = {}  # course directory -> this process's NbGraderAPI
+
+# Kernels started by parallel workers each get one BLAS thread: several kernels whose BLAS
+# threads spin for the same cores slow a matrix product down a hundredfold.
+ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _api(course_dir):
+    """An NbGraderAPI with the course's nbgrader_config.py, made once per process."""
+    if course_dir not in _apis:
+        from nbgrader.apps import NbGraderAPI
+        from traitlets.config.loader import PyFileConfigLoader
+
+        os.chdir(course_dir)  # nbgrader resolves relative paths, and kernels start, from here
+        os.environ.update(ONE_THREAD)  # inherited by the kernels this worker starts
+        config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
+        config.CourseDirectory.root = course_dir
+        _apis[course_dir] = NbGraderAPI(config=config)
+    return _apis[course_dir]
+
+
+def grade_one(course_dir, assignment, student_id):
+    """Autograde one student and write their feedback; return their `Outcome` (also saved)."""
+    started = time.perf_counter()
+    folder = submission_folder(course_dir, assignment, student_id)
+    stamp = submission_stamp(folder)
+    problems, gradable = intake(folder)
+    status = "failed"
+    if gradable:
+        api = _api(course_dir)
+        result = api.autograde(assignment, student_id, force=True, create=True)
+        problems += _kit_messages(result.get("log", ""))
+        if result["success"]:
+            status = "graded"
+            feedback = api.generate_feedback(assignment, student_id, force=True)
+            if not feedback["success"]:
+                problems.append("Feedback could not be written: " + _last_error(feedback))
+        else:
+            problems.append("nbgrader could not grade it: " + _last_error(result))
+    if status == "failed":
+        record_zero(course_dir, assignment, student_id)
+    outcome = Outcome(student_id, status, round(time.perf_counter() - started, 2), problems, stamp)
+    outcome.save(course_dir, assignment)
+    return outcome
+
+
+def _kit_messages(log):
+    """The course plugins' own reports in an nbgrader log, as sentences."""
+    messages = []
+    for line in log.splitlines():
+        if LOG_PREFIX in line:
+            message = line.split(LOG_PREFIX, 1)[1].strip()
+            messages.append(message[0].upper() + message[1:] + ("" if message.endswith(".") else "."))
+    return messages
+
+
+def _last_error(result):
+    text = result.get("error") or result.get("log") or "no reason given"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason given"
+
+
+def record_zero(course_dir, assignment, student_id):
+    """Make sure an ungradable submission is in the gradebook, with zero points."""
+    with open_gradebook(course_dir) as gradebook:
+        gradebook.update_or_create_student(student_id)
+        submission = gradebook.update_or_create_submission(assignment, student_id)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+# ---------------------------------------------------------------------------
+# The class
+
+
+@dataclass
+class ClassResult:
+    outcomes: dict  # student id -> Outcome, for every submission (graded now or before)
+    graded_now: list
+    seconds: float
+    grades_csv: Path
+
+
+def submitted_students(course_dir, assignment):
+    folder = Path(course_dir) / "submitted"
+    if not folder.is_dir():
+        return []
+    return sorted(path.name for path in folder.iterdir() if (path / assignment).is_dir())
+
+
+def ensure_release(course_dir, assignment, say):
+    """Generate the release when it is missing or older than the source, or the gradebook lacks it."""
+    source = Path(course_dir) / "source" / assignment
+    released = Path(course_dir) / "release" / assignment / f"{NOTEBOOK}.ipynb"
+    newest_source = max(path.stat().st_mtime for path in source.rglob("*") if path.is_file())
+    with open_gradebook(course_dir) as gradebook:
+        known = assignment in {a.name for a in gradebook.assignments}
+    if not known or not released.exists() or released.stat().st_mtime < newest_source:
+        say(f"Generating the release of {assignment} (nbgrader generate_assignment) ...")
+        generate_release(course_dir, assignment)
+
+
+def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, skip_graded=False,
+                executor=None, say=print, progress=True):
+    """Grade every submission of ``assignment`` (or only ``students``) and export the grades.
+
+    ``workers`` local processes run at once (default: the machine's cores); pass an
+    ``executor`` to run the students elsewhere. With ``skip_graded``, a student whose current
+    submission was already graded completely is left as it is.
+    """
+    started = time.perf_counter()
+    course_dir = str(Path(course_dir).resolve())
+    ensure_release(course_dir, assignment, say)
+    everyone = submitted_students(course_dir, assignment)
+    chosen = everyone if students is None else [s for s in everyone if s in set(students)]
+    unknown = sorted(set(students or []) - set(everyone))
+    if unknown:
+        say(f"No submission for: {', '.join(unknown)}")
+
+    outcomes, todo = {}, []
+    for student in chosen:
+        previous = Outcome.load(course_dir, assignment, student)
+        current = submission_stamp(submission_folder(course_dir, assignment, student))
+        if skip_graded and previous and previous.submission_stamp == current:
+            outcomes[student] = previous
+        else:
+            todo.append(student)
+    if len(todo) < len(chosen):
+        say(f"Skipping {len(chosen) - len(todo)} student(s) already graded.")
+
+    own_executor = executor is None
+    if own_executor:
+        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        outcomes.update(_run(executor, course_dir, assignment, todo, progress))
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    grades_csv = Path(course_dir) / "grades.csv"
+    nbgrader(course_dir, "export", "--to", grades_csv)
+    for student in everyone:  # the report covers the whole class, not only this run
+        outcomes.setdefault(student, Outcome.load(course_dir, assignment, student)
+                            or Outcome(student, "not graded yet"))
+    return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
+
+
+def _run(executor, course_dir, assignment, students, progress):
+    from tqdm import tqdm
+
+    outcomes = {}
+    bar = tqdm(total=len(students), unit="student", desc="Grading", disable=not progress or not students)
+    failed = 0
+    futures = {executor.submit(grade_one, course_dir, assignment, s): s for s in students}
+    try:
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as error:  # the worker itself broke: record it, keep going
+                outcome = Outcome(student, "failed", problems=[f"The grading worker failed: {error!r}"])
+                record_zero(course_dir, assignment, student)
+                outcome.save(course_dir, assignment)
+            outcomes[student] = outcome
+            failed += outcome.status != "graded"
+            bar.set_postfix(done=len(outcomes) - failed, failed=failed, remaining=len(students) - len(outcomes))
+            bar.update()
+    finally:
+        bar.close()
+    return outcomes

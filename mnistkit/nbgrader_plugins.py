@@ -1,0 +1,195 @@
+"""nbgrader preprocessors that make grades trustworthy; switched on in ``nbgrader_config.py``.
+
+- `RestoreReleasedLayout` (autograde, sanitising): every cell of the released notebook is
+  graded in the released order, whatever the student deleted or moved.
+- `GuardedExecute` (autograde, executing): per-cell time limit, a memory cap, seeded random
+  generators, NumPy and the course's modules reset before every graded cell, and a kernel
+  that dies or hangs costs only the cell it died in.
+- `GradeOnErrorsOnly` (autograde, after executing): a warning on stderr, or a value a test
+  cell happens to display, does not change the grade; only an error does.
+- `HideHiddenTests` (feedback): students see which check failed and why, not its code.
+
+Each logs what it did with the prefix ``[mnistkit]``, which the class report collects.
+"""
+
+import copy
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader import utils
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+from mnistkit.kernel_guard import source_digest
+
+LOG_PREFIX = "[mnistkit]"
+
+
+def _is_code_grade_cell(cell):
+    return cell.cell_type == "code" and utils.is_grade(cell)
+
+
+def _cell_key(cell):
+    """How a cell is matched between the release and a submission: its grade_id, else its cell id."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id or cell.get("id")
+
+
+def _error(ename, message):
+    return new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+class RestoreReleasedLayout(NbGraderPreprocessor):
+    """Rebuild a submission on the released notebook's cells and order.
+
+    Solution cells and the cells students may edit keep the student's version; locked and
+    test cells come from the release; cells the student deleted come back; cells the student
+    added stay right after the cell they followed.
+    """
+
+    def preprocess(self, nb, resources):
+        released = nbformat.read(self._released_notebook(resources), as_version=nbformat.NO_CONVERT)
+        released_keys = [_cell_key(cell) for cell in released.cells]
+        known = set(released_keys)
+
+        submitted, added_after, anchor = {}, {}, None
+        for cell in nb.cells:
+            key = _cell_key(cell)
+            if key in known and key not in submitted:
+                submitted[key] = cell
+                anchor = key
+            else:
+                added_after.setdefault(anchor, []).append(cell)
+
+        cells = list(added_after.get(None, []))
+        for key, released_cell in zip(released_keys, released.cells):
+            student_cell = submitted.get(key)
+            editable = utils.is_solution(released_cell) or not (
+                utils.is_locked(released_cell) or utils.is_grade(released_cell)
+            )
+            cells.append(student_cell if student_cell is not None and editable else copy.deepcopy(released_cell))
+            cells += added_after.get(key, [])
+
+        missing = [key for key in released_keys if key not in submitted]
+        if missing:
+            self.log.warning("%s restored %d deleted cell(s): %s", LOG_PREFIX, len(missing), ", ".join(missing))
+        order = [_cell_key(cell) for cell in nb.cells if _cell_key(cell) in submitted]
+        if order != [key for key in released_keys if key in submitted]:
+            self.log.warning("%s cells were out of order; graded in the released order", LOG_PREFIX)
+        nb.cells = cells
+        return nb, resources
+
+    def _released_notebook(self, resources):
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"])
+        return Path(folder) / f"{resources['nbgrader']['notebook']}.ipynb"
+
+
+class _KernelLost(Exception):
+    """The kernel died or stopped answering while running a cell."""
+
+
+GUARD_CELL = """\
+import mnistkit.kernel_guard
+mnistkit.kernel_guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed})
+"""
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute, with the kernel guard installed and kernel deaths contained.
+
+    A cell during which the kernel dies, or after whose time limit it no longer answers,
+    gets an error saying so; the notebook then runs again in a fresh kernel without that
+    cell, so the cells after it still earn their points (at most ``max_kernel_restarts`` times).
+    """
+
+    memory_limit_mb = Integer(4096, help="Address-space cap of a grading kernel, in MiB (0: none)").tag(config=True)
+    max_kernel_restarts = Integer(5, help="Fresh kernels a notebook may get after crashes").tag(config=True)
+    seed = Integer(0, help="Seed of Python's and NumPy's global random generators").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        digests = sorted({source_digest(cell.source) for cell in nb.cells if _is_code_grade_cell(cell)})
+        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=self.memory_limit_mb * 2**20, seed=self.seed))
+        nb.cells.insert(0, guard)
+        self._lost = {}  # cell index -> the error output that replaces the cell's run
+        try:
+            for _ in range(self.max_kernel_restarts + 1):
+                try:
+                    nb, resources = super().preprocess(nb, resources, km)
+                    break
+                except _KernelLost:
+                    continue
+            else:
+                self._give_up(nb)
+        finally:
+            guard = nb.cells.pop(0)
+        failures = [o for o in guard.outputs if o.output_type == "error"]
+        if failures:
+            raise RuntimeError(f"the grading guard could not start: {failures[0].ename}: {failures[0].evalue}")
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if index in self._lost:
+            cell.outputs = [self._lost[index]]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as error:
+            died = isinstance(error, DeadKernelError)
+            message = (
+                "The kernel died while running this cell (for example os._exit, a crash, or running out "
+                "of memory)." if died else
+                "The kernel stopped answering after this cell's time limit."
+            ) + " The notebook was run again in a fresh kernel without this cell."
+            self._lost[index] = _error("KernelDied" if died else "KernelUnresponsive", message)
+            cell.outputs = [self._lost[index]]
+            self.log.warning("%s %s in cell %s: %s", LOG_PREFIX, "kernel died" if died else "kernel hung",
+                             _cell_key(cell), message)
+            raise _KernelLost from error
+
+    def _give_up(self, nb):
+        message = f"Not run: the kernel died {len(self._lost)} times, the most a notebook may."
+        first_loss = max(self._lost)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and index > first_loss and index not in self._lost:
+                cell.outputs = [_error("NotRun", message)]
+        self.log.warning("%s %s", LOG_PREFIX, message)
+
+
+class GradeOnErrorsOnly(NbGraderPreprocessor):
+    """A graded cell earns its points unless it raised an error.
+
+    nbgrader also gives zero to a cell with any stderr output (a harmless warning), and reads
+    a cell's final value as partial credit. Here stderr is shown as ordinary output and a
+    final value as a plain display, so neither changes the grade.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if _is_code_grade_cell(cell):
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+                elif output.output_type == "execute_result":
+                    output.output_type = "display_data"
+                    output.pop("execution_count", None)
+        return cell, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """In feedback, show a hidden test cell's description and verdict, not its code or traceback."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if not _is_code_grade_cell(cell):
+            return cell, resources
+        shown = ClearHiddenTests(config=self.config).preprocess_cell(copy.deepcopy(cell), resources, index)[0]
+        if shown.source == cell.source:  # a visible test: students may see everything
+            return cell, resources
+        cell.source = shown.source
+        points = cell.metadata["nbgrader"].get("points", 0)
+        for output in cell.outputs:
+            if output.output_type == "error":
+                output.traceback = [f"Failed (0 of {points:g} points). {output.ename}: {output.evalue}".rstrip(": ")]
+        return cell, resources
