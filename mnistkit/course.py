@@ -42,15 +42,17 @@ def nbgrader(course_dir, *args):
     return completed.stdout
 
 
-def new_course(destination, with_release=True):
+def new_course(destination, with_release=True, extra_config=""):
     """Lay out a fresh course directory at ``destination`` from this course's sources.
 
-    The data folder is linked, not copied. With ``with_release`` the student version is
-    generated there by ``nbgrader generate_assignment`` (which also creates the gradebook).
+    The data folder is linked, not copied; ``extra_config`` lines are appended to its
+    nbgrader_config.py. With ``with_release`` the student version is generated there by
+    ``nbgrader generate_assignment`` (which also creates the gradebook).
     """
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", destination)
+    config = (COURSE_ROOT / "nbgrader_config.py").read_text()
+    (destination / "nbgrader_config.py").write_text(config + (f"\n{extra_config}\n" if extra_config else ""))
     shutil.copytree(COURSE_ROOT / "source", destination / "source", ignore=_ignored)
     (destination / DATA_DIR).symlink_to(COURSE_ROOT / DATA_DIR, target_is_directory=True)
     if with_release:

@@ -13,6 +13,7 @@ student is completely done, so an interrupted run can be resumed and nobody is l
 
 import json
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -169,9 +170,11 @@ def _kit_messages(log):
 
 
 def _last_error(result):
-    text = result.get("error") or result.get("log") or "no reason given"
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason given"
+    """The exception that made nbgrader fail, from its log and traceback: ``"ValueError: ..."``."""
+    text = "\n".join(filter(None, [result.get("log"), result.get("error")]))
+    found = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception|Exit)\w*: .+)$", text, flags=re.MULTILINE)
+    causes = [line for line in found if "NbGraderException" not in line]
+    return (causes or found or ["no reason given"])[-1].strip()
 
 
 def record_zero(course_dir, assignment, student_id):

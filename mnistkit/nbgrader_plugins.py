@@ -136,7 +136,7 @@ class GuardedExecute(Execute):
             cell.outputs = [self._lost[index]]
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as error:
             died = isinstance(error, DeadKernelError)
             message = (
@@ -149,6 +149,9 @@ class GuardedExecute(Execute):
             self.log.warning("%s %s in cell %s: %s", LOG_PREFIX, "kernel died" if died else "kernel hung",
                              _cell_key(cell), message)
             raise _KernelLost from error
+        if any(output.get("ename") == "CellTimeoutError" for output in cell.get("outputs", [])):
+            self.log.warning("%s cell %s ran longer than %s s and was stopped", LOG_PREFIX, _cell_key(cell), self.timeout)
+        return cell, resources
 
     def _give_up(self, nb):
         message = f"Not run: the kernel died {len(self._lost)} times, the most a notebook may."

@@ -259,6 +259,120 @@ return ohe
 
 
 # ---------------------------------------------------------------------------
+# Tampering: each is the original notebook's softmax (7 points, see "seed-softmax") plus a trick.
+# None may earn more than that softmax earns without the trick.
+
+SEED_SOFTMAX_BODY = """
+exp_z = np.exp(z)
+return exp_z / exp_z.sum()
+"""
+SEED_SOFTMAX_POINTS = losing(*SOFTMAX_CELLS, "gradient_check", *BAD_TRAINING)
+ALWAYS_EQUAL = """
+class Anything(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    def __gt__(self, other): return True
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    __hash__ = float.__hash__
+"""
+
+
+def seed_softmax_and(prelude="", body_prelude=""):
+    """The original softmax, after ``prelude`` in its cell and with ``body_prelude`` first in its body."""
+    return prelude + function(SOFTMAX, body_prelude + SEED_SOFTMAX_BODY)
+
+
+TAMPERING = [
+    (SimulatedStudent("tamper-patches-numpy", "replaces np.allclose, np.isclose, np.all, np.mean, np.argmax "
+                      "and np.testing.assert_allclose before the tests run", answers={"softmax": seed_softmax_and(
+                          "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, *x, **k: np.ones_like(a, bool)\n"
+                          "np.all = lambda *a, **k: True\nnp.mean = lambda *a, **k: 0.0\n"
+                          "np.argmax = lambda a, axis=None, **k: 0\n"
+                          "np.testing.assert_allclose = lambda *a, **k: None\n")}), SEED_SOFTMAX_POINTS),
+    # Patching while a test calls it fails that test even where the plain mistake would pass:
+    # learn_does_not_mutate calls softmax through learn.
+    (SimulatedStudent("tamper-patches-during-tests", "its softmax patches np.allclose and the check helpers "
+                      "every time it is called", answers={"softmax": seed_softmax_and(body_prelude="""
+import mnist_checks
+np.allclose = lambda *a, **k: True
+mnist_checks.check_close = lambda *a, **k: None
+mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
+""")}), losing(*SOFTMAX_CELLS, "gradient_check", *LEARN_CELLS)),
+    (SimulatedStudent("tamper-fake-modules", "swaps sys.modules entries and builtins for fakes", answers={
+        "softmax": seed_softmax_and(
+            "import sys, types, builtins\nfake = types.ModuleType('mnist_checks')\n"
+            "fake.check_close = fake.check_shape = fake.check_finite = lambda value, *a, **k: value\n"
+            "sys.modules['mnist_checks'] = fake\nbuiltins.abs = lambda x: 0\nbuiltins.round = lambda *a, **k: 0\n")}),
+     SEED_SOFTMAX_POINTS),
+    (SimulatedStudent("tamper-redefines-helpers", "redefines error_rate_mnist, read_mnist and the gradients, "
+                      "in the notebook and in mnist_helpers", answers={"softmax": seed_softmax_and(
+                          "import mnist_helpers\n"
+                          "def error_rate_mnist(W, b, X, y): return 0.0\n"
+                          "def dloss_dw(y_true, x, y_pred): return np.zeros((x.shape[-1], 10))\n"
+                          "mnist_helpers.error_rate_mnist = error_rate_mnist\n"
+                          "mnist_helpers.dloss_dw = dloss_dw\n"
+                          "mnist_helpers.dloss_db = lambda *a: np.zeros(10)\n"
+                          "mnist_helpers.read_mnist = lambda *a, **k: (np.zeros((10, 784)), np.zeros(10, int))\n")}),
+     SEED_SOFTMAX_POINTS),
+    # Objects equal to everything: no check compares with ==, so they earn nothing, and learn cannot
+    # train with them.
+    (SimulatedStudent("tamper-always-equal", "returns objects equal to anything from every function", answers={
+        "softmax": ALWAYS_EQUAL + "\n" + function(SOFTMAX, "return Anything(0.5)"),
+        "cross_entropy_loss": function(LOSS, "return Anything(0.0)"),
+        "one_hot_encode": function(ONE_HOT, "return Anything(1.0)"),
+    }), {cell: 0 for cell in ALL_POINTS}),
+    (SimulatedStudent("tamper-edits-tests", "replaces the softmax test cells with 'pass'",
+                      answers={"softmax": seed_softmax_and()},
+                      edit=lambda nb: _set_source(nb, "pass", *SOFTMAX_CELLS, "softmax_visible_tests")),
+     SEED_SOFTMAX_POINTS),
+    (SimulatedStudent("tamper-deletes-tests", "deletes every graded cell",
+                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: _without(nb, *ALL_POINTS)),
+     SEED_SOFTMAX_POINTS),
+    (SimulatedStudent("tamper-reorders-cells", "moves the graded cells above the code they test",
+                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: _move_to_top(nb, *ALL_POINTS)),
+     SEED_SOFTMAX_POINTS),
+]
+
+# ---------------------------------------------------------------------------
+# Crashes and broken files: each costs only what it breaks; every one is in the gradebook.
+
+EXIT = "    import os\n    os._exit(1)\n"
+CRASHES = [
+    (SimulatedStudent("crash-endless-plot-cell", "an endless loop in an ungraded cell",
+                      edit=lambda nb: _set_source(nb, "while True:\n    pass", "look_at_digits")), ALL_POINTS),
+    (student("crash-endless-learn", "learn loops forever", learn=changed(
+        "learn", "    n = len(X_train)\n", "    n = len(X_train)\n    while True:\n        pass\n")),
+     losing(*LEARN_CELLS)),
+    (student("crash-exit-in-learn", "learn calls os._exit: the kernel dies in every cell that trains",
+             learn=changed("learn", COPIES, EXIT + COPIES)), losing(*LEARN_CELLS)),
+    # A segfault while defining softmax: softmax never exists, so everything that uses it fails.
+    (student("crash-segfault", "the softmax cell segfaults before defining softmax", softmax="import ctypes\n"
+             "ctypes.string_at(0)\n" + REFERENCE["softmax"]), losing(*SOFTMAX_CELLS, "gradient_check", *LEARN_CELLS)),
+    # 6 GiB in 1 GiB blocks, after one_hot_encode is defined: the kernel's cap stops it with a
+    # MemoryError in this ungraded cell, and nothing else is lost.
+    (student("crash-memory-hog", "allocates 6 GiB after defining one_hot_encode",
+             one_hot_encode=REFERENCE["one_hot_encode"] + "\n\n\nhog = [np.ones(2**27) for _ in range(6)]"),
+     ALL_POINTS),
+]
+NOTHING = {cell: 0 for cell in ALL_POINTS}
+BROKEN_FILES = [
+    (SimulatedStudent("file-not-json", "a notebook file cut off in the middle", raw=b'{"cells": [{"cell_type": '),
+     NOTHING, "cannot be read as a notebook"),
+    (SimulatedStudent("file-empty", "an empty notebook file", raw=b""), NOTHING, "the file is empty"),
+    (SimulatedStudent("file-missing", "a submission folder without any notebook", filename=""), NOTHING,
+     "holds no notebook"),
+    (SimulatedStudent("file-wrong-name", "the right work under the name 'mnist_numpy (1).ipynb'",
+                      filename="mnist_numpy (1).ipynb"), ALL_POINTS, "handed in as 'mnist_numpy (1).ipynb'"),
+]
+
+# Same code, same grade: two identical submissions whose learn shuffles with NumPy's global generator.
+SHUFFLED = next(s for s in VALID if s.student_id == "valid-learn-shuffled")
+TWINS = [SimulatedStudent(f"twin-{n}", "identical submissions that shuffle", answers=SHUFFLED.answers) for n in "ab"]
+
+
+# ---------------------------------------------------------------------------
 # Notebook edits used above
 
 
@@ -275,6 +389,13 @@ def _insert_after(nb, cell_id, source):
 
 def _without(nb, *cell_ids):
     nb.cells = [cell for cell in nb.cells if cell.id not in cell_ids]
+    return nb
+
+
+def _set_source(nb, source, *cell_ids):
+    for cell in nb.cells:
+        if cell.id in cell_ids:
+            cell.source = source
     return nb
 
 

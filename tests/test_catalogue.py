@@ -1,0 +1,135 @@
+"""Every simulated student of tests/catalogue.py, graded in one batch by real nbgrader."""
+
+import html
+import re
+
+import nbformat
+import pytest
+
+from catalogue import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
+from mnistkit.course import new_course
+from mnistkit.gradebook import read_grades
+from mnistkit.grading import grade_class
+from mnistkit.students import notebook_path, submit
+
+CELL_TIME_LIMIT = 10  # seconds; the course's own limit is 60, kept short here so endless loops end soon
+
+GRADED = [(s, ALL_POINTS) for s in VALID] + MISTAKES + TAMPERING + CRASHES + [(s, ALL_POINTS) for s in TWINS]
+EVERYONE = GRADED + [(s, expected) for s, expected, _ in BROKEN_FILES]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = new_course(tmp_path_factory.mktemp("catalogue"), extra_config=f"c.Execute.timeout = {CELL_TIME_LIMIT}")
+    for student, _ in EVERYONE:
+        submit(course, student)
+    result = grade_class(course, progress=False, say=lambda *_: None)
+    return course, result, read_grades(course)
+
+
+def test_catalogue_is_large_enough():
+    assert len(VALID) >= 10 and len(MISTAKES) >= 25
+    ids = [student.student_id for student, _ in EVERYONE]
+    assert len(ids) == len(set(ids)), "student ids must be unique"
+
+
+@pytest.mark.parametrize("student, expected", EVERYONE, ids=[s.student_id for s, _ in EVERYONE])
+def test_points_per_cell(graded, student, expected):
+    _, result, table = graded
+    outcome = result.outcomes[student.student_id]
+    assert table.scores.get(student.student_id) == expected, f"{student.description}; reported: {outcome.problems}"
+
+
+@pytest.mark.parametrize("student, expected, reason", BROKEN_FILES, ids=[s.student_id for s, _, _ in BROKEN_FILES])
+def test_broken_files_are_recorded_with_a_reason(graded, student, expected, reason):
+    _, result, _ = graded
+    outcome = result.outcomes[student.student_id]
+    assert outcome.status == ("graded" if sum(expected.values()) else "failed")
+    assert any(reason in problem for problem in outcome.problems), outcome.problems
+
+
+def _cell(course, student_id, cell_id):
+    graded_notebook = nbformat.read(notebook_path(course, "autograded", student_id=student_id), as_version=4)
+    return next(cell for cell in graded_notebook.cells if cell.id == cell_id)
+
+
+def _errors(cell):
+    return [f"{output.ename}: {output.evalue}" for output in cell.outputs if output.output_type == "error"]
+
+
+def test_crashes_are_reported_in_words(graded):
+    course, result, _ = graded
+    problems = {student: " ".join(result.outcomes[student].problems) for student in result.outcomes}
+    assert f"Cell look_at_digits ran longer than {CELL_TIME_LIMIT} s" in problems["crash-endless-plot-cell"]
+    assert f"Cell learn_one_step ran longer than {CELL_TIME_LIMIT} s" in problems["crash-endless-learn"]
+    for cell in ("learn_visible_tests", "learn_one_step", "learn_does_not_mutate", "learn_reaches_threshold", "train"):
+        assert f"Kernel died in cell {cell}" in problems["crash-exit-in-learn"]
+        assert _errors(_cell(course, "crash-exit-in-learn", cell))[0].startswith("KernelDied: The kernel died")
+    assert "Kernel died in cell softmax" in problems["crash-segfault"]
+
+
+def test_a_grading_kernel_cannot_take_more_than_its_memory_cap(graded):
+    course, _, _ = graded
+    (error,) = _errors(_cell(course, "crash-memory-hog", "one_hot_encode"))
+    assert error.startswith("MemoryError: Unable to allocate 1.00 GiB")
+
+
+def test_tampering_during_a_test_fails_that_test_with_a_reason(graded):
+    course, _, _ = graded
+    errors = _errors(_cell(course, "tamper-patches-during-tests", "learn_does_not_mutate"))
+    assert len(errors) == 1 and "cannot be trusted" in errors[0] and "numpy.allclose" in errors[0]
+
+
+def test_warnings_on_stderr_are_shown_but_cost_nothing(graded):
+    course, _, table = graded
+    cell = _cell(course, "valid-loss-warns", "cross_entropy_stability")
+    assert any("divide by zero encountered in log" in output.get("text", "") for output in cell.outputs)
+    assert table.scores["valid-loss-warns"]["cross_entropy_stability"] == 1
+
+
+def test_same_code_gets_the_same_grade_twice(graded):
+    """Twins shuffle with NumPy's unseeded global generator; grading seeds it, so they train identically."""
+    course, _, table = graded
+    printed = {twin.student_id: [o.get("text") for o in _cell(course, twin.student_id, "learn_reaches_threshold").outputs]
+               for twin in TWINS}
+    assert printed["twin-a"] == printed["twin-b"] and printed["twin-a"]
+    before = table.scores["twin-a"]
+    grade_class(course, students=["twin-a"], progress=False, say=lambda *_: None)
+    assert read_grades(course).scores["twin-a"] == before
+    assert [o.get("text") for o in _cell(course, "twin-a", "learn_reaches_threshold").outputs] == printed["twin-a"]
+
+
+def _hidden_test_lines(course):
+    master = nbformat.read(notebook_path(course, "source"), as_version=4)
+    lines, inside = set(), False
+    for cell in master.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            elif inside and len(line.strip()) > 8 and not line.strip().startswith(("import ", "from ")):
+                lines.add(line.strip())
+    return lines
+
+
+def _page_text(path):
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_feedback_never_shows_a_hidden_test(graded):
+    course, result, _ = graded
+    hidden = _hidden_test_lines(course)
+    assert len(hidden) > 50
+    pages = sorted((course / "feedback").glob("*/mnist_numpy/mnist_numpy.html"))
+    assert len(pages) == sum(outcome.status == "graded" for outcome in result.outcomes.values())
+    for page in pages:
+        text = _page_text(page)
+        shown = [line for line in hidden if line in text]
+        assert not shown, f"{page.parent.parent.name}'s feedback shows hidden test lines: {shown[:3]}"
+
+
+def test_feedback_says_which_check_failed_and_why(graded):
+    course, _, _ = graded
+    text = _page_text(course / "feedback" / "seed-cross-entropy" / "mnist_numpy" / "mnist_numpy.html")
+    assert "Failed (0 of 2 points). AssertionError: the loss of a batch is wrong: expected" in text
+    assert "cross_entropy_loss gives the right value for one example and the mean for a batch." in text
+    assert "Visible test: a confident right prediction costs little" in text, "visible tests stay visible"
