@@ -34,6 +34,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 c.Autograde.autograde_preprocessors = [
     "mnistkit.nbgrader_plugins.GuardedExecute",
+    "mnistkit.nbgrader_plugins.MergeStreams",
     "mnistkit.nbgrader_plugins.GradeOnErrorsOnly",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -47,6 +48,16 @@ c.GenerateFeedback.preprocessors = [
     "mnistkit.nbgrader_plugins.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Submissions downloaded from a learning-management system as one zip, collected with
+# `python -m mnistkit grade --zip FILE` (or nbgrader zip_collect). The pattern reads the student id
+# and notebook name from Canvas-style file names such as
+#   doejane_LATE_1234_5678_mnist_numpy.ipynb  or  doejane_1234_5678_mnist_numpy-1.ipynb
+# (the -1 is a resubmission). It is matched against the whole path of each extracted file;
+# change it to match your system's names.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/(?P<student_id>[^_/]+)_(?:LATE_)?\d+_\d+_(?P<file_id>.+?)(?:-\d+)?\.ipynb$"
+)
 
 # Class data never goes to students with the assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]

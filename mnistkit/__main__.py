@@ -25,6 +25,8 @@ def main(argv=None):
     grade.add_argument("--workers", type=int, default=None, help="parallel graders (default: the machine's cores)")
     grade.add_argument("--skip-graded", action="store_true",
                        help="leave students whose current submission is already graded")
+    grade.add_argument("--zip", type=Path, metavar="FILE",
+                       help="first collect the submissions in this zip downloaded from a learning-management system")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     arguments = parser.parse_args(argv)
@@ -39,18 +41,24 @@ def main(argv=None):
             grade_demo_class(course, workers=arguments.workers)
         elif arguments.command == "grade":
             from mnistkit.gradebook import read_grades
-            from mnistkit.grading import grade_class
+            from mnistkit.grading import collect_zip, grade_class
             from mnistkit.report import write_report
 
+            if arguments.zip:
+                print("\n".join(collect_zip(course, arguments.assignment, arguments.zip)))
             result = grade_class(course, arguments.assignment, arguments.students, arguments.workers,
                                  arguments.skip_graded, progress=not arguments.no_progress)
             print(read_grades(course, arguments.assignment).format())
             print(write_report(course, result.outcomes, arguments.assignment))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
-    except NbgraderError as error:
+    except (NbgraderError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted. Students finished so far are recorded; run the same command with "
+              "--skip-graded to grade the rest.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -12,6 +12,7 @@ student is completely done, so an interrupted run can be resumed and nobody is l
 """
 
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -189,6 +190,24 @@ def record_zero(course_dir, assignment, student_id):
         gradebook.db.commit()
 
 
+# Local worker processes: Ctrl-C in the terminal reaches only the grader, which lets the
+# students being graded finish and starts no others.
+
+_stop = None  # in a local worker: the event the grader sets when interrupted
+
+
+def _start_local_worker(stop):
+    global _stop
+    _stop = stop
+    os.setsid()  # out of the terminal's process group: Ctrl-C does not reach this worker or its kernels
+
+
+def _grade_one_unless_stopped(course_dir, assignment, student_id):
+    if _stop is not None and _stop.is_set():
+        return None  # interrupted before this student was started
+    return grade_one(course_dir, assignment, student_id)
+
+
 # ---------------------------------------------------------------------------
 # The class
 
@@ -199,6 +218,24 @@ class ClassResult:
     graded_now: list
     seconds: float
     grades_csv: Path
+
+
+def collect_zip(course_dir, assignment, archive):
+    """Unpack a learning-management system's zip of submissions into ``submitted/`` (nbgrader zip_collect).
+
+    Student ids and file names are read from the archive's file names by the pattern
+    ``FileNameCollectorPlugin.named_regexp`` in nbgrader_config.py. Returns nbgrader's
+    summary lines: how many files it collected, and each file it skipped.
+    """
+    archive = Path(archive)
+    if not archive.is_file():
+        raise FileNotFoundError(f"No zip file {archive}")
+    folder = Path(course_dir) / "downloaded" / assignment / "archive"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(archive, folder / archive.name)
+    log = nbgrader(course_dir, "zip_collect", assignment, "--force")
+    # nbgrader's own summary ("3 files collected, 0 files skipped") and each file it skipped
+    return [line.split("] ", 1)[-1] for line in log.splitlines() if "collected" in line or "Skipped" in line]
 
 
 def submitted_students(course_dir, assignment):
@@ -249,10 +286,14 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
         say(f"Skipping {len(chosen) - len(todo)} student(s) already graded.")
 
     own_executor = executor is None
+    task, stop = grade_one, None
     if own_executor:
-        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        stop = multiprocessing.Event()
+        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                                       initializer=_start_local_worker, initargs=(stop,))
+        task = _grade_one_unless_stopped
     try:
-        outcomes.update(_run(executor, course_dir, assignment, todo, progress))
+        outcomes.update(_run(executor, task, course_dir, assignment, todo, progress, stop, say))
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -265,26 +306,42 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
     return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
 
 
-def _run(executor, course_dir, assignment, students, progress):
+def _run(executor, task, course_dir, assignment, students, progress, stop, say):
+    """Grade ``students`` on ``executor``; on Ctrl-C, finish the ones started and re-raise."""
     from tqdm import tqdm
 
-    outcomes = {}
+    outcomes, collected = {}, set()
     bar = tqdm(total=len(students), unit="student", desc="Grading", disable=not progress or not students)
-    failed = 0
-    futures = {executor.submit(grade_one, course_dir, assignment, s): s for s in students}
+    futures = {executor.submit(task, course_dir, assignment, student): student for student in students}
+
+    def collect(future):
+        collected.add(future)
+        student = futures[future]
+        try:
+            outcome = future.result()
+        except Exception as error:  # the worker itself broke: record it, keep going
+            outcome = Outcome(student, "failed", problems=[f"The grading worker failed: {error!r}"])
+            record_zero(course_dir, assignment, student)
+            outcome.save(course_dir, assignment)
+        if outcome is None:  # not started: the run was interrupted
+            return
+        outcomes[student] = outcome
+        failed = sum(o.status != "graded" for o in outcomes.values())
+        bar.set_postfix(done=len(outcomes) - failed, failed=failed, remaining=len(students) - len(outcomes))
+        bar.update()
+
     try:
         for future in as_completed(futures):
-            student = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as error:  # the worker itself broke: record it, keep going
-                outcome = Outcome(student, "failed", problems=[f"The grading worker failed: {error!r}"])
-                record_zero(course_dir, assignment, student)
-                outcome.save(course_dir, assignment)
-            outcomes[student] = outcome
-            failed += outcome.status != "graded"
-            bar.set_postfix(done=len(outcomes) - failed, failed=failed, remaining=len(students) - len(outcomes))
-            bar.update()
+            collect(future)
+    except KeyboardInterrupt:
+        if stop is not None:
+            stop.set()
+        started = [future for future in futures if not future.cancel()]
+        say(f"\nInterrupted: finishing the {sum(not f.done() for f in started)} submission(s) being graded ...")
+        for future in as_completed(started):
+            if future not in collected:
+                collect(future)
+        raise
     finally:
         bar.close()
     return outcomes

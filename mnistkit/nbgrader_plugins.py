@@ -5,6 +5,8 @@
 - `GuardedExecute` (autograde, executing): per-cell time limit, a memory cap, seeded random
   generators, NumPy and the course's modules reset before every graded cell, and a kernel
   that dies or hangs costs only the cell it died in.
+- `MergeStreams` (autograde, after executing): printed output in a fixed order, so the same
+  code always gives the same graded notebook and feedback.
 - `GradeOnErrorsOnly` (autograde, after executing): a warning on stderr, or a value a test
   cell happens to display, does not change the grade; only an error does.
 - `HideHiddenTests` (feedback): students see which check failed and why, not its code.
@@ -133,7 +135,7 @@ class GuardedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if index in self._lost:
-            cell.outputs = [self._lost[index]]
+            cell.outputs, cell.execution_count = [self._lost[index]], None
             return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -145,7 +147,7 @@ class GuardedExecute(Execute):
                 "The kernel stopped answering after this cell's time limit."
             ) + " The notebook was run again in a fresh kernel without this cell."
             self._lost[index] = _error("KernelDied" if died else "KernelUnresponsive", message)
-            cell.outputs = [self._lost[index]]
+            cell.outputs, cell.execution_count = [self._lost[index]], None
             self.log.warning("%s %s in cell %s: %s", LOG_PREFIX, "kernel died" if died else "kernel hung",
                              _cell_key(cell), message)
             raise _KernelLost from error
@@ -160,6 +162,27 @@ class GuardedExecute(Execute):
             if cell.cell_type == "code" and index > first_loss and index not in self._lost:
                 cell.outputs = [_error("NotRun", message)]
         self.log.warning("%s %s", LOG_PREFIX, message)
+
+
+class MergeStreams(NbGraderPreprocessor):
+    """Each cell's printed output as one stdout block then one stderr block, before its other outputs.
+
+    A kernel sends stdout and stderr separately, and how they interleave depends on timing;
+    merged this way, the same code always gives the same graded notebook and feedback.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        streams, others = {}, []
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                streams[output.name] = streams.get(output.name, "") + output.text
+            else:
+                others.append(output)
+        merged = [new_output("stream", name=name, text=streams[name]) for name in ("stdout", "stderr") if name in streams]
+        cell.outputs = merged + others
+        return cell, resources
 
 
 class GradeOnErrorsOnly(NbGraderPreprocessor):

@@ -1,0 +1,187 @@
+"""The class command: the same results as plain nbgrader, zip collection, resuming, and the report."""
+
+import html
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+
+from catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID
+from mnistkit import ASSIGNMENT
+from mnistkit.course import nbgrader, new_course
+from mnistkit.gradebook import read_grades
+from mnistkit.grading import grade_class
+from mnistkit.students import DEMO_CLASS, SimulatedStudent, build_submission, notebook_path, submit
+
+
+def by_id(entries, student_id):
+    return next(entry for entry in entries if (entry[0] if isinstance(entry, tuple) else entry).student_id == student_id)
+
+
+def feedback_text(course, student_id):
+    """A feedback page's text, without what differs between any two runs: the course's path and
+    the kernel's process id (both appear in tracebacks and warnings)."""
+    page = course / "feedback" / student_id / ASSIGNMENT / "mnist_numpy.html"
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text())).replace(str(course), "<course>")
+    return re.sub(r"ipykernel_\d+", "ipykernel_<pid>", text)
+
+
+def run_kit(course, *arguments, **popen):
+    return subprocess.run([sys.executable, "-m", "mnistkit", "grade", "--course", str(course), *arguments],
+                          capture_output=True, text=True, **popen)
+
+
+# ---------------------------------------------------------------------------
+# Same gradebook, grades and feedback as plain sequential nbgrader
+
+SAME_AS_PLAIN = [
+    *DEMO_CLASS,
+    by_id(VALID, "valid-loss-warns"),
+    by_id(TAMPERING, "tamper-patches-during-tests")[0],
+    by_id(CRASHES, "crash-exit-in-learn")[0],
+    by_id(MISTAKES, "seed-softmax")[0],
+]
+
+
+@pytest.fixture(scope="module")
+def plain_and_kit(tmp_path_factory):
+    courses = {}
+    for name in ("plain", "kit"):
+        course = new_course(tmp_path_factory.mktemp(name))
+        for student in SAME_AS_PLAIN:
+            submit(course, student)
+        courses[name] = course
+    nbgrader(courses["plain"], "autograde", ASSIGNMENT)
+    nbgrader(courses["plain"], "generate_feedback", ASSIGNMENT)
+    grade_class(courses["kit"], progress=False, say=lambda *_: None)
+    return courses
+
+
+def test_kit_and_plain_nbgrader_give_the_same_grades(plain_and_kit):
+    plain, kit = read_grades(plain_and_kit["plain"]), read_grades(plain_and_kit["kit"])
+    assert set(plain.scores) == {student.student_id for student in SAME_AS_PLAIN}
+    assert plain.scores == kit.scores
+    assert plain.scores["tamper-patches-during-tests"]["learn_does_not_mutate"] == 0, "plain nbgrader runs the plugins"
+
+
+def test_kit_and_plain_nbgrader_write_the_same_feedback(plain_and_kit):
+    for student in SAME_AS_PLAIN:
+        assert feedback_text(plain_and_kit["plain"], student.student_id) == \
+            feedback_text(plain_and_kit["kit"], student.student_id), student.student_id
+
+
+def test_kit_and_plain_nbgrader_record_the_same_gradebook_rows(plain_and_kit):
+    def rows(course):
+        with sqlite3.connect(course / "gradebook.db") as db:
+            return sorted(db.execute(
+                "SELECT student.id, grade_cell.name, grade.auto_score, grade.needs_manual_grade "
+                "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+                "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+                "JOIN student ON submitted_assignment.student_id = student.id "
+                "JOIN base_cell AS grade_cell ON grade.cell_id = grade_cell.id"))
+
+    assert rows(plain_and_kit["plain"]) == rows(plain_and_kit["kit"])
+    assert len(rows(plain_and_kit["kit"])) == len(SAME_AS_PLAIN) * len(ALL_POINTS)
+
+
+# ---------------------------------------------------------------------------
+# A class downloaded as a zip, with a late, a broken and a missing student, graded by the command
+
+
+@pytest.fixture(scope="module")
+def zipped_class(tmp_path_factory):
+    course = new_course(tmp_path_factory.mktemp("zipped"))
+    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, "--duedate=2026-11-20 17:00:00 UTC")
+    nbgrader(course, "db", "student", "add", "ghost", "--first-name=Never", "--last-name=Submitted")
+    archive = course / "canvas-download.zip"
+    correct = build_submission(course, DEMO_CLASS[0])
+    partial = build_submission(course, DEMO_CLASS[1])
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("doejane_1201_99001_mnist_numpy.ipynb", nbformat.writes(correct))
+        zipped.writestr("roerich_LATE_1202_99002_mnist_numpy-1.ipynb", nbformat.writes(partial))
+        zipped.writestr("smithal_1203_99003_mnist_numpy.ipynb", '{"cells": [')
+    late = SimulatedStudent("latecomer", "hands in three days late")
+    submit(course, late)
+    (notebook_path(course, "submitted", student_id="latecomer").parent / "timestamp.txt").write_text(
+        "2026-11-23 17:00:00 UTC")
+    finished = run_kit(course, "--zip", str(archive), "--no-progress")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return course, finished.stdout
+
+
+def test_zip_collect_puts_each_student_where_nbgrader_expects(zipped_class):
+    course, _ = zipped_class
+    scores = {student: sum(cells.values()) for student, cells in read_grades(course).scores.items()}
+    assert scores == {"doejane": 20, "roerich": 15, "smithal": 0, "latecomer": 20}
+
+
+def test_report_answers_what_the_class_got_wrong_and_who_needs_a_look(zipped_class):
+    course, printed = zipped_class
+    report = (course / "reports" / ASSIGNMENT / "report.md").read_text()
+    assert "4 submissions: 3 graded, 1 could not be graded (recorded with 0 points)" in report
+    assert "| `cross_entropy_values` | 2 | 2 of 3 | 67% |" in report
+    assert "| `softmax_values` | 2 | 3 of 3 | 100% |" in report
+    assert re.search(r"\| smithal \| failed \| 0 \| 'mnist_numpy.ipynb' cannot be read as a notebook", report)
+    assert "- latecomer: 72.0 hours late" in report
+    assert "- No submission from: ghost." in report
+    assert (course / "reports" / ASSIGNMENT / "scores.png").read_bytes().startswith(b"\x89PNG")
+    assert "smithal [failed]: 'mnist_numpy.ipynb' cannot be read as a notebook" in printed
+    assert "Least passed: cross_entropy_values (2/3)" in printed
+
+
+def test_grades_csv_covers_the_roster(zipped_class):
+    course, _ = zipped_class
+    exported = (course / "grades.csv").read_text()
+    for student in ("doejane", "roerich", "smithal", "latecomer", "ghost"):
+        assert f",{student}," in exported
+
+
+# ---------------------------------------------------------------------------
+# Interrupted and resumed
+
+
+def test_an_interrupted_run_loses_nobody_and_resumes(tmp_path):
+    course = new_course(tmp_path / "course")
+    class_ = [SimulatedStudent(f"student-{n}", "correct") for n in range(4)]
+    for student in class_:
+        submit(course, student)
+    outcomes = course / "grading" / ASSIGNMENT
+    running = subprocess.Popen(
+        [sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--workers", "1", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (outcomes.is_dir() and any(outcomes.glob("*.json"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(running.pid, signal.SIGINT)  # what Ctrl-C does in a terminal
+    _, errors = running.communicate(timeout=120)
+    assert running.returncode == 130 and "run the same command with --skip-graded" in errors
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    done_first = {path.name: path.stat().st_mtime_ns for path in outcomes.glob("*.json")}
+    assert 1 <= len(done_first) < len(class_)
+
+    resumed = run_kit(course, "--skip-graded", "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Skipping {len(done_first)} student(s) already graded." in resumed.stdout
+    assert {path.name: path.stat().st_mtime_ns for path in outcomes.glob("*.json") if path.name in done_first} == done_first
+    assert read_grades(course).scores == {student.student_id: ALL_POINTS for student in class_}
+
+
+def test_only_the_chosen_students_are_regraded(tmp_path):
+    course = new_course(tmp_path / "course")
+    for student in DEMO_CLASS[:2]:
+        submit(course, student)
+    first = grade_class(course, progress=False, say=lambda *_: None)
+    assert sorted(first.graded_now) == ["demo-correct", "demo-partial"]
+    submit(course, SimulatedStudent("demo-partial", "fixed", answers={}))  # a corrected resubmission
+    again = grade_class(course, students=["demo-partial"], progress=False, say=lambda *_: None)
+    assert again.graded_now == ["demo-partial"]
+    assert read_grades(course).scores == {"demo-correct": ALL_POINTS, "demo-partial": ALL_POINTS}
