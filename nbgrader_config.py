@@ -18,8 +18,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # The slowest correct cell (training on 50,000 images) takes about one second.
 c.Execute.timeout = 60
 c.GuardedExecute.memory_limit_mb = 4096  # a grading kernel's address space; beyond it, MemoryError
-# Grading kernels keep no history and do not log their own start-up notices to the grader's terminal.
+# Grading kernels keep no history, do not log their own start-up notices to the grader's
+# terminal, and are stopped at once when the notebook is done (nothing in them is kept).
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+c.Execute.shutdown_kernel = "immediate"
 
 # Grades that can be trusted (see mnistkit/nbgrader_plugins.py): deleted or moved cells are
 # restored, numpy and the course's modules are reset before each test, a crashed kernel costs

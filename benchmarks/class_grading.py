@@ -53,8 +53,13 @@ def time_kit(course, workers):
 def cell_times(course):
     """Seconds to start a kernel and to run each code cell of one submission, as grading runs it."""
     notebook = build_submission(course, SimulatedStudent("profiled", "a correct submission"))
+    master = {cell.id: cell.source for cell in nbformat.read(notebook_path(course, "source"), as_version=4).cells}
+    for cell in notebook.cells:  # with the hidden tests back in, as nbgrader puts them at grading
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            cell.source = master[cell.id]
     folder = notebook_path(course, "release").parent  # the shipped modules are there
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     started = time.perf_counter()
     times = []
     with client.setup_kernel():
@@ -71,27 +76,35 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--workers", type=int, default=None, help="kit workers (default: the machine's cores)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each, interleaved; the best counts")
     arguments = parser.parse_args()
     count = arguments.students
+    plain_runs, kit_runs = [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        print(f"Grading {count} copies of a correct submission on {os.cpu_count()} cores ...")
-        plain_autograde, plain_total = time_plain(make_class(scratch / "plain", count))
-        kit_total = time_kit(make_class(scratch / "kit", count), arguments.workers)
+        print(f"Grading {count} copies of a correct submission on {os.cpu_count()} cores, "
+              f"best of {arguments.repeats} interleaved runs ...")
+        for run in range(arguments.repeats):
+            plain_runs.append(time_plain(make_class(scratch / f"plain-{run}", count)))
+            kit_runs.append(time_kit(make_class(scratch / f"kit-{run}", count), arguments.workers))
+        plain_autograde, plain_total = min(plain_runs, key=lambda times: times[1])
+        kit_total = min(kit_runs)
         print(f"\n{'':<44}{'seconds':>9}{'per submission':>16}")
         print(f"{'plain nbgrader: autograde only':<44}{plain_autograde:>9.1f}{plain_autograde / count:>16.2f}")
         print(f"{'plain nbgrader: autograde, feedback, export':<44}{plain_total:>9.1f}{plain_total / count:>16.2f}")
         print(f"{'kit: python -m mnistkit grade (all of that)':<44}{kit_total:>9.1f}{kit_total / count:>16.2f}")
-        print(f"speedup, same work: {plain_total / kit_total:.2f}x")
+        print(f"speedup, same work: {plain_total / kit_total:.2f}x   (all runs: plain "
+              f"{', '.join(f'{total:.1f}' for _, total in plain_runs)} s; kit {', '.join(f'{t:.1f}' for t in kit_runs)} s)")
 
-        times = cell_times(scratch / "kit")
+        times = cell_times(scratch / "kit-0")
         executed = sum(seconds for _, seconds in times)
-        print(f"\nOne notebook executed cell by cell: {executed:.2f} s")
-        for cell_id, seconds in sorted(times, key=lambda item: -item[1])[:8]:
+        slowest = sorted(times, key=lambda item: -item[1])[:7]
+        print(f"\nOne submission's notebook, executed cell by cell: {executed:.2f} s")
+        for cell_id, seconds in slowest:
             print(f"  {cell_id:<28}{seconds:>6.2f} s")
-        print(f"  {'(all other cells)':<28}{executed - sum(s for _, s in sorted(times, key=lambda i: -i[1])[:8]):>6.2f} s")
-        print(f"nbgrader's own work per submission (plain autograde minus execution): "
-              f"{plain_autograde / count - executed:.2f} s")
+        print(f"  {'(the other cells)':<28}{executed - sum(seconds for _, seconds in slowest):>6.2f} s")
+        print(f"Plain nbgrader's work around it: {plain_autograde / count - executed:.2f} s per submission "
+              f"to autograde, {(plain_total - plain_autograde) / count:.2f} s for feedback and export")
 
 
 if __name__ == "__main__":

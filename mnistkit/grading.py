@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -129,6 +130,8 @@ def _api(course_dir):
 
         os.chdir(course_dir)  # nbgrader resolves relative paths, and kernels start, from here
         os.environ.update(ONE_THREAD)  # inherited by the kernels this worker starts
+        # nbgrader's gradebook code warns about its own SQLAlchemy use on every submission; it is harmless.
+        warnings.filterwarnings("ignore", message=".*not in session, add operation along")
         config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
         config.CourseDirectory.root = course_dir
         _apis[course_dir] = NbGraderAPI(config=config)
@@ -288,6 +291,8 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
     own_executor = executor is None
     task, stop = grade_one, None
     if own_executor:
+        import nbgrader.apps  # noqa: F401 (loaded once here, so forked workers start with it)
+
         stop = multiprocessing.Event()
         executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
                                        initializer=_start_local_worker, initargs=(stop,))
@@ -298,12 +303,21 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    grades_csv = Path(course_dir) / "grades.csv"
-    nbgrader(course_dir, "export", "--to", grades_csv)
+    grades_csv = export_grades(course_dir)
     for student in everyone:  # the report covers the whole class, not only this run
         outcomes.setdefault(student, Outcome.load(course_dir, assignment, student)
                             or Outcome(student, "not graded yet"))
     return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
+
+
+def export_grades(course_dir):
+    """Write ``grades.csv`` as ``nbgrader export`` does, with its CSV exporter, in this process."""
+    from nbgrader.plugins import CsvExportPlugin
+
+    destination = Path(course_dir) / "grades.csv"
+    with open_gradebook(course_dir) as gradebook:
+        CsvExportPlugin(to=str(destination)).export(gradebook)
+    return destination
 
 
 def _run(executor, task, course_dir, assignment, students, progress, stop, say):

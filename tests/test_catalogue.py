@@ -1,15 +1,13 @@
 """Every simulated student of tests/catalogue.py, graded in one batch by real nbgrader."""
 
-import html
-import re
-
 import nbformat
 import pytest
 
-from catalogue import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
+from mnistkit.catalogue import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
 from mnistkit.course import new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
+from mnistkit.shown import page_text, secret_lines
 from mnistkit.students import notebook_path, submit
 
 CELL_TIME_LIMIT = 10  # seconds; the course's own limit is 60, kept short here so endless loops end soon
@@ -99,37 +97,21 @@ def test_same_code_gets_the_same_grade_twice(graded):
     assert [o.get("text") for o in _cell(course, "twin-a", "learn_reaches_threshold").outputs] == printed["twin-a"]
 
 
-def _hidden_test_lines(course):
-    master = nbformat.read(notebook_path(course, "source"), as_version=4)
-    lines, inside = set(), False
-    for cell in master.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
-                inside = "BEGIN" in line
-            elif inside and len(line.strip()) > 8 and not line.strip().startswith(("import ", "from ")):
-                lines.add(line.strip())
-    return lines
-
-
-def _page_text(path):
-    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
-
-
 def test_feedback_never_shows_a_hidden_test(graded):
     course, result, _ = graded
-    hidden = _hidden_test_lines(course)
+    hidden = secret_lines(course, regions=("HIDDEN TESTS",))
     assert len(hidden) > 50
     pages = sorted((course / "feedback").glob("*/mnist_numpy/mnist_numpy.html"))
     assert len(pages) == sum(outcome.status == "graded" for outcome in result.outcomes.values())
     for page in pages:
-        text = _page_text(page)
+        text = page_text(page)
         shown = [line for line in hidden if line in text]
         assert not shown, f"{page.parent.parent.name}'s feedback shows hidden test lines: {shown[:3]}"
 
 
 def test_feedback_says_which_check_failed_and_why(graded):
     course, _, _ = graded
-    text = _page_text(course / "feedback" / "seed-cross-entropy" / "mnist_numpy" / "mnist_numpy.html")
+    text = page_text(course / "feedback" / "seed-cross-entropy" / "mnist_numpy" / "mnist_numpy.html")
     assert "Failed (0 of 2 points). AssertionError: the loss of a batch is wrong: expected" in text
     assert "cross_entropy_loss gives the right value for one example and the mean for a batch." in text
     assert "Visible test: a confident right prediction costs little" in text, "visible tests stay visible"

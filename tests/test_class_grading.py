@@ -1,6 +1,5 @@
 """The class command: the same results as plain nbgrader, zip collection, resuming, and the report."""
 
-import html
 import os
 import re
 import signal
@@ -13,11 +12,12 @@ import zipfile
 import nbformat
 import pytest
 
-from catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID
 from mnistkit import ASSIGNMENT
+from mnistkit.catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID
 from mnistkit.course import nbgrader, new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
+from mnistkit.shown import page_text
 from mnistkit.students import DEMO_CLASS, SimulatedStudent, build_submission, notebook_path, submit
 
 
@@ -28,8 +28,7 @@ def by_id(entries, student_id):
 def feedback_text(course, student_id):
     """A feedback page's text, without what differs between any two runs: the course's path and
     the kernel's process id (both appear in tracebacks and warnings)."""
-    page = course / "feedback" / student_id / ASSIGNMENT / "mnist_numpy.html"
-    text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text())).replace(str(course), "<course>")
+    text = page_text(course / "feedback" / student_id / ASSIGNMENT / "mnist_numpy.html").replace(str(course), "<course>")
     return re.sub(r"ipykernel_\d+", "ipykernel_<pid>", text)
 
 

@@ -87,7 +87,9 @@ def test_plots_draw_what_they_promise():
     mnist_helpers.plot_learning([2.0, 1.0], [0.5, 0.2], [0.6, 0.3])
     assert [len(line.get_xdata()) for line in plt.gcf().axes[0].lines] == [2, 2]
     mnist_helpers.show_weights(np.random.default_rng(0).normal(size=(784, 10)))
-    assert [ax.get_title() for ax in plt.gcf().axes] == [str(d) for d in range(10)]
+    (weights,) = plt.gcf().axes[0].get_images()
+    assert weights.get_array().shape == (28, 10 * 28 + 9 * 4)
+    assert [text.get_text() for text in plt.gcf().axes[0].texts] == [str(d) for d in range(10)]
 
 
 def test_checks_fail_with_a_message_that_says_what_is_wrong():

@@ -175,3 +175,29 @@ def test_nothing_found_and_no_server_gives_a_clear_error(elsewhere, monkeypatch)
     assert "No MNIST data found" in message and "Could not download MNIST from http://127.0.0.1:9" in message
     assert str(elsewhere / "student" / "mnist_data" / "mnist.npz") in message
     assert str(elsewhere / "cache" / "mnist.npz") in message
+
+
+def test_float_cache_is_written_once_and_mapped_copy_on_write(elsewhere, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(COURSE_DATA))
+    images, labels = mnist_loader.load_split("valid")
+    folder = mnist_loader._float_cache_folder()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{split}_{kind}.npy" for split in mnist_loader.SPLITS for kind in ("images", "labels"))
+    expected = mnist_loader.load_arrays(COURSE_DATA)
+    assert np.array_equal(images * 256, expected["valid_images"]) and images.dtype == np.float32
+    assert np.array_equal(labels, expected["valid_labels"]) and labels.dtype == np.int64
+    written = (folder / "valid_images.npy").stat().st_mtime_ns
+    images[:] = 0.5  # a student's change stays in their own copy
+    again, _ = mnist_loader.load_split("valid")
+    assert np.array_equal(again * 256, expected["valid_images"])
+    assert (folder / "valid_images.npy").stat().st_mtime_ns == written, "the cache is not rewritten"
+
+
+def test_without_a_writable_cache_the_data_is_computed_in_memory(elsewhere, monkeypatch):
+    blocker = elsewhere / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("MNIST_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setenv("MNIST_DATA", str(COURSE_DATA))
+    images, labels = mnist_loader.load_split("test")
+    assert images.shape == (10_000, 784) and labels.shape == (10_000,)
+    assert np.array_equal(images * 256, mnist_loader.load_arrays(COURSE_DATA)["test_images"])

@@ -5,6 +5,7 @@ import pytest
 
 from mnistkit import ASSIGNMENT
 from mnistkit.course import COURSE_ROOT, release_drift
+from mnistkit.shown import secret_lines
 from mnistkit.students import notebook_path, reference_answers
 
 COMMITTED_RELEASE = COURSE_ROOT / "release" / ASSIGNMENT
@@ -15,38 +16,9 @@ def test_committed_release_is_what_generate_assignment_makes(course):
     assert not drift, "release/ is out of date; run 'nbgrader generate_assignment mnist_numpy --force':\n" + "\n".join(drift)
 
 
-def _region_lines(source, begin, end):
-    """The non-blank lines strictly between ``begin`` and ``end`` markers."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
-
-
-def _secret_lines():
-    """Every solution and hidden-test line of the master notebook that is specific enough to spot."""
-    master = nbformat.read(notebook_path(COURSE_ROOT, "source"), as_version=4)
-    secrets, public = set(), set()
-    for cell in master.cells:
-        secret = _region_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
-        secret += _region_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        secrets.update(secret)
-        public.update(line.strip() for line in cell.source.splitlines() if line.strip() not in secret)
-    # Short lines and imports also appear in given code and prove nothing.
-    return {
-        line for line in secrets - public
-        if len(line) > 12 and not line.startswith(("import ", "from "))
-    }
-
-
 def test_master_notebook_has_solutions_and_hidden_tests():
     """Guards the next test: it must have something to look for."""
-    assert len(_secret_lines()) > 50
+    assert len(secret_lines(COURSE_ROOT)) > 50
     assert set(reference_answers(COURSE_ROOT)) == {"softmax", "cross_entropy_loss", "one_hot_encode", "learn"}
 
 
@@ -60,7 +32,7 @@ def test_release_file_carries_no_solution_or_hidden_test(path):
         text = path.read_text()
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     lines = {line.strip() for line in text.splitlines()}
-    leaked = sorted(_secret_lines() & lines)
+    leaked = sorted(secret_lines(COURSE_ROOT) & lines)
     assert not leaked, f"{path} gives away: {leaked[:5]}"
 
 

@@ -67,7 +67,7 @@ def dloss_db(y_true, x, y_pred):
     Takes the same arguments as `dloss_dw` and returns ``(10,)``: the batch mean of
     ``y_pred - y_true``.
     """
-    y_true, _, y_pred = _as_batch(y_true, x, y_pred)
+    y_true, y_pred = _as_batch(y_true, y_pred)  # x does not enter the bias gradient
     return (y_pred - y_true).mean(axis=0)
 
 
@@ -141,12 +141,14 @@ def show_weights(W):
 
     Red pixels raise the digit's score, blue ones lower it.
     """
-    W = np.asarray(W)
+    W = np.asarray(W, dtype=float)
     limit = np.abs(W).max() or 1.0
-    fig, axes = plt.subplots(1, NUM_CLASSES, figsize=(1.5 * NUM_CLASSES, 1.8))
-    for digit, ax in enumerate(axes):
-        ax.imshow(W[:, digit].reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="seismic", vmin=-limit, vmax=limit)
-        ax.set_title(str(digit))
-        ax.axis("off")
+    gap = np.full((IMAGE_SIDE, 4), np.nan)  # blank columns between the digits
+    tiles = [np.hstack([W[:, digit].reshape(IMAGE_SIDE, IMAGE_SIDE), gap]) for digit in range(NUM_CLASSES)]
+    fig, ax = plt.subplots(figsize=(1.5 * NUM_CLASSES, 1.9))
+    ax.imshow(np.hstack(tiles)[:, :-4], cmap="seismic", vmin=-limit, vmax=limit)
+    for digit in range(NUM_CLASSES):
+        ax.text(digit * (IMAGE_SIDE + 4) + IMAGE_SIDE / 2, -2, str(digit), ha="center", va="bottom", fontsize=12)
+    ax.axis("off")
     fig.tight_layout()
     plt.show()

@@ -1,10 +1,11 @@
-"""Simulated students: the reference solution with one thing changed, and the grade each deserves.
+"""The catalogue of simulated students: the reference solution with one thing changed, and the
+grade each deserves.
 
 Each entry pairs a `SimulatedStudent` with the points it must get in every graded cell.
 Valid alternatives get every point; each mistake loses exactly the cells that check what it
 breaks (the comment says why); tampering gains nothing over the same mistake without it;
-crashes cost only what they break. The whole catalogue is graded in one batch by
-tests/test_catalogue.py.
+crashes cost only what they break. tests/test_catalogue.py grades the whole catalogue in one
+batch; after changing a hidden test, that test says which students it now grades differently.
 """
 
 from mnistkit.course import COURSE_ROOT
