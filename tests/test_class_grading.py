@@ -1,5 +1,6 @@
 """The class command: the same results as plain nbgrader, zip collection, resuming, and the report."""
 
+import getpass
 import os
 import re
 import signal
@@ -184,3 +185,34 @@ def test_only_the_chosen_students_are_regraded(tmp_path):
     again = grade_class(course, students=["demo-partial"], progress=False, say=lambda *_: None)
     assert again.graded_now == ["demo-partial"]
     assert read_grades(course).scores == {"demo-correct": ALL_POINTS, "demo-partial": ALL_POINTS}
+
+
+def test_any_executor_can_run_the_graders(tmp_path):
+    """grade_class takes a concurrent.futures executor, as a cluster's would be passed in."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    course = new_course(tmp_path / "course")
+    submit(course, DEMO_CLASS[1])
+    with ProcessPoolExecutor(max_workers=1) as executor:
+        result = grade_class(course, executor=executor, progress=False, say=lambda *_: None)
+    assert result.graded_now == ["demo-partial"] and result.outcomes["demo-partial"].status == "graded"
+    assert sum(read_grades(course).scores["demo-partial"].values()) == 15
+
+
+def test_submissions_collected_through_nbgraders_exchange(tmp_path):
+    """Release, fetch, submit and collect with nbgrader's own exchange, then grade with the class command."""
+    exchange, home = tmp_path / "exchange", tmp_path / "student-home"
+    exchange.mkdir(mode=0o777)
+    home.mkdir()
+    course = new_course(tmp_path / "course", extra_config=f"c.Exchange.root = {str(exchange)!r}")
+    as_student = ["--course", "mnist-numpy", f"--Exchange.root={exchange}"]
+    nbgrader(course, "release_assignment", ASSIGNMENT)
+    nbgrader(home, "fetch_assignment", ASSIGNMENT, *as_student)
+    nbformat.write(build_submission(course, DEMO_CLASS[0]), home / ASSIGNMENT / "mnist_numpy.ipynb")
+    nbgrader(home, "submit", ASSIGNMENT, *as_student)
+    nbgrader(course, "collect", ASSIGNMENT)
+
+    student_id = getpass.getuser()  # the exchange knows students by their login
+    assert (course / "submitted" / student_id / ASSIGNMENT / "timestamp.txt").is_file()
+    grade_class(course, progress=False, say=lambda *_: None)
+    assert read_grades(course).scores == {student_id: ALL_POINTS}
