@@ -27,6 +27,7 @@ def write_report(course_dir, outcomes, assignment=ASSIGNMENT):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     course_dir = Path(course_dir)
     folder = course_dir / REPORTS_DIR / assignment
@@ -41,6 +42,7 @@ def write_report(course_dir, outcomes, assignment=ASSIGNMENT):
     axes.hist(totals, bins=range(0, int(table.max_total) + 2), color="#4477aa", edgecolor="white", align="left")
     axes.set_xlabel(f"score (out of {table.max_total:g})")
     axes.set_ylabel("students")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"{assignment}: scores of {len(totals)} graded submissions")
     figure.tight_layout()
     figure.savefig(folder / "scores.png", dpi=100)
