@@ -117,8 +117,8 @@ def intake(folder, notebook=NOTEBOOK):
 
 _apis = {}  # course directory -> this process's NbGraderAPI
 
-# Kernels started by parallel workers each get one BLAS thread: several kernels whose BLAS
-# threads spin for the same cores slow a matrix product down a hundredfold.
+# Kernels started by parallel workers each get one BLAS thread: with OpenBLAS's default of one
+# thread per core, two kernels spun for the same cores and a submission took 66 s instead of 6 s.
 ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -142,8 +142,8 @@ def grade_one(course_dir, assignment, student_id):
     """Autograde one student and write their feedback; return their `Outcome` (also saved)."""
     started = time.perf_counter()
     folder = submission_folder(course_dir, assignment, student_id)
-    stamp = submission_stamp(folder)
     problems, gradable = intake(folder)
+    stamp = submission_stamp(folder)  # after intake, which may add a correctly named copy
     status = "failed"
     if gradable:
         api = _api(course_dir)
