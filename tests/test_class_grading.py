@@ -216,3 +216,14 @@ def test_submissions_collected_through_nbgraders_exchange(tmp_path):
     assert (course / "submitted" / student_id / ASSIGNMENT / "timestamp.txt").is_file()
     grade_class(course, progress=False, say=lambda *_: None)
     assert read_grades(course).scores == {student_id: ALL_POINTS}
+
+
+def test_a_renamed_notebook_is_graded_once(tmp_path):
+    """The correctly named copy intake makes does not count as a resubmission."""
+    course = new_course(tmp_path / "course")
+    submit(course, SimulatedStudent("renamer", "hands in 'homework.ipynb'", filename="homework.ipynb"))
+    first = grade_class(course, progress=False, say=lambda *_: None)
+    assert first.outcomes["renamer"].problems == [
+        "The notebook was handed in as 'homework.ipynb'; it was graded as 'mnist_numpy.ipynb'."]
+    again = grade_class(course, skip_graded=True, progress=False, say=lambda *_: None)
+    assert again.graded_now == [] and read_grades(course).scores["renamer"] == ALL_POINTS
