@@ -10,7 +10,6 @@ from pathlib import Path
 from mnistkit import ASSIGNMENT
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
-COURSE_FILES = ("nbgrader_config.py", "source")
 DATA_DIR = "mnist_data"
 
 

@@ -47,8 +47,11 @@ class GradeTable:
 
 
 def database_url(course_dir):
-    """The course's SQLite gradebook, as nbgrader_config.py names it (waiting up to 60 s for a lock)."""
-    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}?timeout=60"
+    """The gradebook's address, as the course's nbgrader_config.py sets it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(course_dir).resolve())).load_config()
+    return config.CourseDirectory.db_url
 
 
 def open_gradebook(course_dir):

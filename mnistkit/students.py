@@ -86,14 +86,7 @@ def submit(course_dir, student, notebook=None):
     return path
 
 
-# The seed notebook's own functions: each is a mistake the course teaches against.
-SEED_SOFTMAX = '''
-def softmax(z):
-    """Row-wise softmax: (k,) -> (k,) or (n, k) -> (n, k); each row sums to 1."""
-    exp_z = np.exp(z)
-    return exp_z / exp_z.sum()
-'''.strip()
-
+# The seed notebook's own cross-entropy: a mistake the course teaches against.
 SEED_CROSS_ENTROPY = '''
 def cross_entropy_loss(p, q):
     """Cross-entropy of predictions q against true one-hot p: (k,) -> scalar, (n, k) -> mean over rows."""
