@@ -137,12 +137,12 @@ return matrix
                           "        b = b - learning_rate * error.sum(axis=0)\n")),
     SimulatedStudent("valid-added-helper-cell", "puts a helper function in a cell of its own",
                      answers={"softmax": function(SOFTMAX, "return _normalise(np.exp(z - np.max(z, -1, keepdims=True)))")},
-                     edit=lambda nb: _insert_after(nb, "softmax_intro", "def _normalise(e):\n"
+                     edit=lambda nb: insert_after(nb, "softmax_intro", "def _normalise(e):\n"
                                                    "    return e / e.sum(axis=-1, keepdims=True)")),
     SimulatedStudent("valid-deleted-test-cells", "deletes visible and hidden test cells by accident",
-                     edit=lambda nb: _without(nb, "softmax_values", "learn_one_step", "one_hot_visible_tests")),
+                     edit=lambda nb: without_cells(nb, "softmax_values", "learn_one_step", "one_hot_visible_tests")),
     SimulatedStudent("valid-shuffled-cell-order", "moves cells around (test cells first)",
-                     edit=lambda nb: _move_to_top(nb, "learn_reaches_threshold", "softmax_values", "learn")),
+                     edit=lambda nb: move_to_top(nb, "learn_reaches_threshold", "softmax_values", "learn")),
 ]
 
 # ---------------------------------------------------------------------------
@@ -326,13 +326,13 @@ mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
     }), {cell: 0 for cell in ALL_POINTS}),
     (SimulatedStudent("tamper-edits-tests", "replaces the softmax test cells with 'pass'",
                       answers={"softmax": seed_softmax_and()},
-                      edit=lambda nb: _set_source(nb, "pass", *SOFTMAX_CELLS, "softmax_visible_tests")),
+                      edit=lambda nb: set_source(nb, "pass", *SOFTMAX_CELLS, "softmax_visible_tests")),
      SEED_SOFTMAX_POINTS),
     (SimulatedStudent("tamper-deletes-tests", "deletes every graded cell",
-                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: _without(nb, *ALL_POINTS)),
+                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: without_cells(nb, *ALL_POINTS)),
      SEED_SOFTMAX_POINTS),
     (SimulatedStudent("tamper-reorders-cells", "moves the graded cells above the code they test",
-                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: _move_to_top(nb, *ALL_POINTS)),
+                      answers={"softmax": seed_softmax_and()}, edit=lambda nb: move_to_top(nb, *ALL_POINTS)),
      SEED_SOFTMAX_POINTS),
 ]
 
@@ -342,7 +342,7 @@ mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
 EXIT = "    import os\n    os._exit(1)\n"
 CRASHES = [
     (SimulatedStudent("crash-endless-plot-cell", "an endless loop in an ungraded cell",
-                      edit=lambda nb: _set_source(nb, "while True:\n    pass", "look_at_digits")), ALL_POINTS),
+                      edit=lambda nb: set_source(nb, "while True:\n    pass", "look_at_digits")), ALL_POINTS),
     (student("crash-endless-learn", "learn loops forever", learn=changed(
         "learn", "    n = len(X_train)\n", "    n = len(X_train)\n    while True:\n        pass\n")),
      losing(*LEARN_CELLS)),
@@ -351,10 +351,14 @@ CRASHES = [
     # A segfault while defining softmax: softmax never exists, so everything that uses it fails.
     (student("crash-segfault", "the softmax cell segfaults before defining softmax", softmax="import ctypes\n"
              "ctypes.string_at(0)\n" + REFERENCE["softmax"]), losing(*SOFTMAX_CELLS, "gradient_check", *LEARN_CELLS)),
-    # 6 GiB in 1 GiB blocks, after one_hot_encode is defined: the kernel's cap stops it with a
-    # MemoryError in this ungraded cell, and nothing else is lost.
-    (student("crash-memory-hog", "allocates 6 GiB after defining one_hot_encode",
-             one_hot_encode=REFERENCE["one_hot_encode"] + "\n\n\nhog = [np.ones(2**27) for _ in range(6)]"),
+    # Memory beyond the kernel's 4 GiB cap, after one_hot_encode is defined: the cap stops it with a
+    # MemoryError in this ungraded cell, and nothing else is lost. Neither writes to the memory it
+    # asks for, so the cap is reached at once however fast the machine is: one 8 GiB array, and
+    # 1 GiB arrays kept one after another (the cap counts everything the kernel holds).
+    (student("crash-memory-hog", "asks for 8 GiB at once after defining one_hot_encode",
+             one_hot_encode=REFERENCE["one_hot_encode"] + "\n\n\nhog = np.empty(2**30)"), ALL_POINTS),
+    (student("crash-memory-grows", "keeps asking for 1 GiB more, six times, after defining one_hot_encode",
+             one_hot_encode=REFERENCE["one_hot_encode"] + "\n\n\nhog = [np.empty(2**27) for _ in range(6)]"),
      ALL_POINTS),
 ]
 NOTHING = {cell: 0 for cell in ALL_POINTS}
@@ -381,26 +385,26 @@ def _cell_index(nb, cell_id):
     return next(i for i, cell in enumerate(nb.cells) if cell.id == cell_id)
 
 
-def _insert_after(nb, cell_id, source):
+def insert_after(nb, cell_id, source):
     from nbformat.v4 import new_code_cell
 
     nb.cells.insert(_cell_index(nb, cell_id) + 1, new_code_cell(source, id="student-helper"))
     return nb
 
 
-def _without(nb, *cell_ids):
+def without_cells(nb, *cell_ids):
     nb.cells = [cell for cell in nb.cells if cell.id not in cell_ids]
     return nb
 
 
-def _set_source(nb, source, *cell_ids):
+def set_source(nb, source, *cell_ids):
     for cell in nb.cells:
         if cell.id in cell_ids:
             cell.source = source
     return nb
 
 
-def _move_to_top(nb, *cell_ids):
+def move_to_top(nb, *cell_ids):
     moved = [cell for cell in nb.cells if cell.id in cell_ids]
     nb.cells = moved + [cell for cell in nb.cells if cell.id not in cell_ids]
     return nb

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from mnistkit import ASSIGNMENT
-from mnistkit.catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID
+from mnistkit.catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID, set_source
 from mnistkit.course import nbgrader, new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
@@ -149,18 +149,21 @@ def test_grades_csv_covers_the_roster(zipped_class):
 
 def test_an_interrupted_run_loses_nobody_and_resumes(tmp_path):
     course = new_course(tmp_path / "course")
-    class_ = [SimulatedStudent(f"student-{n}", "correct") for n in range(4)]
+    # One worker grades them in order. The first is quick; each later one waits 5 s in an ungraded
+    # cell, so the run is still going when the first outcome appears, however fast the machine is.
+    slow = lambda nb: set_source(nb, "import time\ntime.sleep(5)", "look_at_digits")  # noqa: E731
+    class_ = [SimulatedStudent(f"student-{n}", "correct", edit=slow if n else None) for n in range(4)]
     for student in class_:
         submit(course, student)
     outcomes = course / "grading" / ASSIGNMENT
     running = subprocess.Popen(
         [sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--workers", "1", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a bound on a broken run, not a speed requirement
     while not (outcomes.is_dir() and any(outcomes.glob("*.json"))) and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(running.pid, signal.SIGINT)  # what Ctrl-C does in a terminal
-    _, errors = running.communicate(timeout=120)
+    _, errors = running.communicate(timeout=600)
     assert running.returncode == 130 and "run the same command with --skip-graded" in errors
 
     with sqlite3.connect(course / "gradebook.db") as db:
