@@ -23,9 +23,10 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode
 
-from mnistkit.kernel_guard import source_digest
+from mnistkit.kernel.guard import source_digest
+from mnistkit.sandbox import ConfinedKernelManager, Limits, check_sandbox, prepared_data
 
 LOG_PREFIX = "[mnistkit]"
 
@@ -95,24 +96,55 @@ class _KernelLost(Exception):
 
 
 GUARD_CELL = """\
-import mnistkit.kernel_guard
-mnistkit.kernel_guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed})
+import mnistkit.kernel.guard
+mnistkit.kernel.guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed})
 """
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute, with the kernel guard installed and kernel deaths contained.
+    """nbgrader's Execute, in a confined kernel, with the kernel guard installed and kernel deaths contained.
 
-    A cell during which the kernel dies, or after whose time limit it no longer answers,
-    gets an error saying so; the notebook then runs again in a fresh kernel without that
-    cell, so the cells after it still earn their points (at most ``max_kernel_restarts`` times).
+    Each kernel starts in its own sandbox (`mnistkit.sandbox`) unless ``confine`` is off; where
+    the machine cannot confine it, grading stops with an error that says why. A cell during
+    which the kernel dies, or after whose time limit it no longer answers, gets an error saying
+    so; the notebook then runs again in a fresh kernel without that cell, so the cells after it
+    still earn their points (at most ``max_kernel_restarts`` times).
     """
 
     memory_limit_mb = Integer(4096, help="Address-space cap of a grading kernel, in MiB (0: none)").tag(config=True)
     max_kernel_restarts = Integer(5, help="Fresh kernels a notebook may get after crashes").tag(config=True)
     seed = Integer(0, help="Seed of Python's and NumPy's global random generators").tag(config=True)
+    confine = Bool(True, help="Start every grading kernel in a sandbox (False: student code runs with "
+                              "the grader's rights)").tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap command that confines kernels").tag(config=True)
+    max_processes = Integer(128, help="Processes and threads a confined kernel may run").tag(config=True)
+    max_file_mb = Integer(512, help="Largest file a confined kernel may write, in MiB").tag(config=True)
+    max_open_files = Integer(1024, help="Files a confined kernel may hold open").tag(config=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, ConfinedKernelManager):
+            km.limits = Limits(memory_bytes=self.memory_limit_mb * 2**20 or 2**62, processes=self.max_processes,
+                               file_bytes=self.max_file_mb * 2**20, open_files=self.max_open_files)
+            km.data_folder, km.bwrap = self._data_folder, self.bwrap
+        return km
+
+    def _prepare_sandbox(self, resources):
+        """Refuse to run unconfined unless told to; prepare the verified data the kernels will read."""
+        if not self.confine:
+            self.kernel_manager_class = self._kernel_manager_class_default()
+            self.log.warning("%s graded unconfined: student code ran with the grader's rights", LOG_PREFIX)
+            return
+        check_sandbox(self.bwrap)  # raises SandboxUnavailable with what to do
+        self.kernel_manager_class = ConfinedKernelManager
+        coursedir = CourseDirectory(config=self.config)
+        data = Path(coursedir.root) / "mnist_data" / "mnist.npz"
+        loader = Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]))
+        loader = loader / "mnist_loader.py"
+        self._data_folder = prepared_data(data, loader) if data.is_file() and loader.is_file() else None
 
     def preprocess(self, nb, resources=None, km=None):
+        self._prepare_sandbox(resources)
         digests = sorted({source_digest(cell.source) for cell in nb.cells if _is_code_grade_cell(cell)})
         guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=self.memory_limit_mb * 2**20, seed=self.seed))
         nb.cells.insert(0, guard)

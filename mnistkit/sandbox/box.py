@@ -1,0 +1,242 @@
+"""One confined kernel's box: its own folders, the command that starts it confined, and cleaning up.
+
+The kernel is started by bubblewrap (``bwrap``) in new user, mount, PID, network, IPC, UTS and
+cgroup namespaces, with every capability dropped and no way to make further user namespaces.
+Inside, it sees only:
+
+- the Python installation, ``/usr`` and the kit's in-kernel guard, read-only;
+- the course data and its grader-built float cache, read-only (``/opt/mnist-data``);
+- a scratch copy of its own submission folder (``/home/student/submission``, its working folder),
+  a throwaway home and ``/tmp``, all three deleted when the kernel is done;
+- its own channel folder, where its connection file and its ZeroMQ sockets are (Unix sockets:
+  the kernel has no network at all, not even the machine's loopback).
+
+Limits are set before anything runs in it: address space, file size, open files and no core
+files (``prlimit``), and a process count (a pids cgroup when the grader may make one, else
+RLIMIT_NPROC). Every process in the box dies with it: when the kernel is killed, its PID
+namespace goes, and everything started in it.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import mnistkit
+
+INSIDE_HOME = "/home/student"
+INSIDE_WORK = f"{INSIDE_HOME}/submission"
+INSIDE_DATA = "/opt/mnist-data"
+INSIDE_KIT = "/opt/mnistkit"
+KIT_FOLDER = Path(mnistkit.__file__).resolve().parent
+
+# Environment variables a kernel may see from the grader's: thread counts and OpenBLAS's CPU
+# settings (needed for correct results on some processors). Nothing else passes, so no secret can.
+PASSED_ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
+                      "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+FIX_IT = (
+    "Install bubblewrap (Debian and Ubuntu: 'apt-get install bubblewrap') and make sure unprivileged "
+    "user namespaces are allowed (Debian: sysctl kernel.unprivileged_userns_clone=1; Ubuntu 24.04 and later: "
+    "sysctl kernel.apparmor_restrict_unprivileged_userns=0). To grade without confinement anyway, so that "
+    "student code runs with your own rights, pass --no-sandbox to 'python -m mnistkit grade' or set "
+    "c.GuardedExecute.confine = False in nbgrader_config.py."
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """This machine cannot confine grading kernels; the message says what is missing and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one confined kernel may use."""
+
+    memory_bytes: int = 4 * 2**30  # address space
+    processes: int = 128  # processes and threads together
+    file_bytes: int = 512 * 2**20  # the largest file it may write
+    open_files: int = 1024
+
+
+@lru_cache(maxsize=None)
+def check_sandbox(bwrap="bwrap"):
+    """Return bwrap's path once it has confined a trial command here; raise `SandboxUnavailable` if not."""
+    found = shutil.which(bwrap)
+    if not found:
+        raise SandboxUnavailable(f"Grading kernels cannot be confined: bubblewrap ('{bwrap}') is not installed. {FIX_IT}")
+    trial = subprocess.run([found, *_NAMESPACES, "--ro-bind", "/", "/", "true"], capture_output=True, text=True)
+    if trial.returncode != 0:
+        reason = trial.stderr.strip().splitlines()[-1] if trial.stderr.strip() else f"exit status {trial.returncode}"
+        raise SandboxUnavailable(f"Grading kernels cannot be confined: bubblewrap cannot make its namespaces "
+                                 f"here ({reason}). {FIX_IT}")
+    return found
+
+
+_NAMESPACES = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL"]
+
+
+def _python_folders():
+    """The folders of the running Python installation (a virtual environment and its base)."""
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    return sorted({folder.resolve() for folder in folders} | folders)
+
+
+def _root_entries():
+    """``/bin``, ``/lib``, ... as bwrap arguments: links where they are links (merged /usr), else read-only."""
+    arguments = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            arguments += ["--ro-bind", str(path), str(path)]
+    return arguments
+
+
+def _pids_cgroup_root():
+    """A pids cgroup folder (v1, or v2 with the pids controller) this process may make groups in, or None."""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, mount_point, kind, options = line.split()[:4]
+        if kind == "cgroup":
+            has_pids = "pids" in options.split(",")
+        elif kind == "cgroup2":
+            controllers = Path(mount_point) / "cgroup.controllers"
+            has_pids = controllers.exists() and "pids" in controllers.read_text().split()
+        else:
+            continue
+        if has_pids and os.access(mount_point, os.W_OK):
+            return Path(mount_point) / "mnistkit"
+    return None
+
+
+@lru_cache(maxsize=None)
+def _font_lists():
+    """matplotlib's font list, as the grader built it: a box copies it rather than spend a second rebuilding it."""
+    import matplotlib
+    from matplotlib import font_manager  # noqa: F401 (builds the list if there is none)
+
+    return tuple(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+
+
+def _copy_font_list(folder):
+    folder.mkdir(parents=True)
+    for path in _font_lists():
+        shutil.copyfile(path, folder / path.name)
+
+
+class KernelBox:
+    """The folders of one confined kernel, made fresh for it and deleted after it."""
+
+    def __init__(self, submission_folder, data_folder=None, limits=Limits(), bwrap="bwrap"):
+        self.bwrap = check_sandbox(bwrap)
+        self.limits = limits
+        self.data_folder = data_folder
+        self.root = Path(tempfile.mkdtemp(prefix="mnistkit-box-"))  # private to the grader (0700)
+        self.channels = self.root / "channels"  # connection file and sockets, same path inside and out
+        for name in ("channels", "home", "tmp"):
+            (self.root / name).mkdir()
+        # A copy, not the folder itself: nbgrader hard-links the course's own files into it.
+        shutil.copytree(submission_folder, self.root / "home" / "submission", copy_function=shutil.copyfile,
+                        symlinks=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        _copy_font_list(self.root / "home" / ".cache" / "matplotlib")
+        (self.root / "passwd").write_text(f"student:x:{os.getuid()}:{os.getgid()}:student:{INSIDE_HOME}:/bin/sh\n")
+        (self.root / "group").write_text(f"student:x:{os.getgid()}:\n")
+        self.cgroup = self._make_cgroup()
+
+    def _make_cgroup(self):
+        parent = _pids_cgroup_root()
+        if parent is None:
+            return None
+        try:
+            group = parent / f"box-{uuid.uuid4().hex[:12]}"
+            group.mkdir(parents=True)
+            (group / "pids.max").write_text(str(self.limits.processes))
+            return group
+        except OSError:
+            return None
+
+    def environment(self):
+        """The kernel's whole environment."""
+        environment = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+        environment.update({
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": INSIDE_HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
+            "PYTHONPATH": INSIDE_KIT, "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg",
+        })
+        if self.data_folder:
+            environment.update(MNIST_DATA=INSIDE_DATA, MNIST_CACHE_DIR=INSIDE_DATA)
+        return environment
+
+    def command(self, kernel_command):
+        """``kernel_command`` wrapped so that it starts confined, limits first."""
+        limits = self.limits
+        sandbox = [self.bwrap, *_NAMESPACES, "--clearenv"]
+        for name, value in self.environment().items():
+            sandbox += ["--setenv", name, value]
+        sandbox += ["--ro-bind", "/usr", "/usr", *_root_entries(), "--proc", "/proc", "--dev", "/dev"]
+        for folder in _python_folders():
+            sandbox += ["--ro-bind", str(folder), str(folder)]
+        for name in ("ld.so.cache", "localtime", "fonts"):
+            if (Path("/etc") / name).exists():
+                sandbox += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        sandbox += [
+            "--ro-bind", str(self.root / "passwd"), "/etc/passwd", "--ro-bind", str(self.root / "group"), "/etc/group",
+            # the in-kernel guard only: the grader's own code stays out of sight
+            "--ro-bind", str(KIT_FOLDER / "__init__.py"), f"{INSIDE_KIT}/mnistkit/__init__.py",
+            "--ro-bind", str(KIT_FOLDER / "kernel"), f"{INSIDE_KIT}/mnistkit/kernel",
+            "--bind", str(self.root / "home"), INSIDE_HOME, "--bind", str(self.root / "tmp"), "/tmp",
+            "--bind", str(self.channels), str(self.channels),
+            "--chdir", INSIDE_WORK,
+        ]
+        if self.data_folder:
+            sandbox += ["--ro-bind", str(self.data_folder), INSIDE_DATA]
+        limited = ["prlimit", f"--as={limits.memory_bytes}", f"--fsize={limits.file_bytes}",
+                   f"--nofile={limits.open_files}", "--core=0"]
+        if self.cgroup is None:
+            limited.append(f"--nproc={limits.processes}")
+        command = [*limited, "--", *sandbox, "--", *kernel_command]
+        if self.cgroup is not None:  # join the pids cgroup, then become the confined kernel
+            command = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *command]
+        return command
+
+    def remove(self):
+        """Delete the box's folders and its cgroup (its processes are gone by then)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.cgroup is not None:
+            for _ in range(50):
+                try:
+                    self.cgroup.rmdir()
+                    break
+                except OSError:  # the last processes are still being reaped
+                    time.sleep(0.02)
+
+
+_data_folders = {}  # course data file -> this process's verified, prepared copy
+
+
+def prepared_data(course_data, loader_path):
+    """A folder holding the verified course data and its float cache, made by this (trusted) process.
+
+    Kernels mount it read-only. It is made once per grading process from ``course_data``
+    (``mnist.npz``), verified by the course's own loader module at ``loader_path``, so nothing a
+    kernel wrote before (a poisoned cache, a changed file) can reach the next one.
+    """
+    key = (str(course_data), str(loader_path))
+    if key not in _data_folders:
+        import atexit
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("_course_mnist_loader", loader_path)
+        loader = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loader)
+        folder = Path(tempfile.mkdtemp(prefix="mnistkit-data-"))
+        folder.chmod(0o755)
+        loader.prepare(folder, source=course_data)
+        atexit.register(shutil.rmtree, folder, True)
+        _data_folders[key] = folder
+    return _data_folders[key]

@@ -1,0 +1,54 @@
+"""A Jupyter kernel manager whose kernels start confined (see `mnistkit.sandbox.box`).
+
+nbclient (and so nbgrader's Execute) starts kernels through a ``KernelManager``; this one
+wraps the kernel's command in a `KernelBox` before it is launched, so no student code ever
+runs unconfined. The kernel talks to the grader over Unix sockets in its box's channel
+folder (ZeroMQ's ``ipc`` transport), since it has no network.
+"""
+
+import subprocess
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Any, Instance, Unicode
+
+from mnistkit.sandbox.box import KernelBox, Limits
+
+
+class ConfinedKernelManager(AsyncKernelManager):
+    """Starts each kernel in a fresh `KernelBox` and deletes the box when the kernel is gone."""
+
+    limits = Instance(Limits, args=())
+    data_folder = Any(None, help="Folder with the verified course data, mounted read-only (or None)")
+    bwrap = Unicode("bwrap", help="The bubblewrap command")
+
+    box = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._remove_box()
+        self.box = KernelBox(kw.get("cwd") or ".", self.data_folder, self.limits, self.bwrap)
+        self.transport = "ipc"
+        self.ip = str(self.box.channels / "kernel")
+        self.connection_file = str(self.box.channels / "kernel.json")
+        kw["cwd"] = str(self.box.root)  # bwrap's own; the kernel starts in its submission copy
+        kernel_command, kw = await super()._async_pre_start_kernel(**kw)
+        kw["env"] = {"PATH": self.box.environment()["PATH"]}  # bwrap needs nothing of the grader's
+        kw["stdout"] = subprocess.DEVNULL  # the kernel's start-up notices; cell output travels over its channels
+        return self.box.command(kernel_command), kw
+
+    async def _async_interrupt_kernel(self):
+        # The launched process is bwrap, which a SIGINT would kill: ask the kernel itself instead.
+        if self.has_kernel:
+            message = self.session.msg("interrupt_request", content={})
+            self._connect_control_socket()
+            self.session.send(self._control_socket, message)
+        else:
+            await super()._async_interrupt_kernel()
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        self._remove_box()
+
+    def _remove_box(self):
+        if self.box is not None:
+            self.box.remove()
+            self.box = None
