@@ -23,9 +23,13 @@ c.GuardedExecute.memory_limit_mb = 4096  # a grading kernel's address space; bey
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 c.Execute.shutdown_kernel = "immediate"
 
-# Grades that can be trusted (see mnistkit/nbgrader_plugins.py): deleted or moved cells are
-# restored, numpy and the course's modules are reset before each test, a crashed kernel costs
-# only its cell, warnings cost nothing, and feedback keeps hidden tests hidden.
+# Grades that can be trusted (see mnistkit/nbgrader_plugins.py): every grading kernel starts
+# confined (mnistkit/sandbox: its own scratch copy of the submission, no network, no access to
+# the course, the gradebook or other students), deleted or moved cells are restored, numpy and
+# the course's modules are reset before each test, a crashed kernel costs only its cell,
+# warnings cost nothing, and feedback keeps hidden tests hidden.
+# Where the machine cannot confine kernels, grading stops and says why; to grade unconfined
+# anyway (student code then runs with your rights): c.GuardedExecute.confine = False
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
@@ -37,6 +41,7 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     "mnistkit.nbgrader_plugins.GuardedExecute",
     "mnistkit.nbgrader_plugins.MergeStreams",
+    "mnistkit.nbgrader_plugins.RemoveHiddenTestLines",
     "mnistkit.nbgrader_plugins.GradeOnErrorsOnly",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

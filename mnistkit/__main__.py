@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mnistkit import ASSIGNMENT
 from mnistkit.course import COURSE_ROOT, NbgraderError
+from mnistkit.sandbox import SandboxUnavailable
 
 
 def main(argv=None):
@@ -28,6 +29,9 @@ def main(argv=None):
     grade.add_argument("--zip", type=Path, metavar="FILE",
                        help="first collect the submissions in this zip downloaded from a learning-management system")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade without confining student code (it then runs with your rights); "
+                            "only where the machine cannot confine it")
 
     arguments = parser.parse_args(argv)
     course = arguments.course.resolve()
@@ -47,12 +51,13 @@ def main(argv=None):
             if arguments.zip:
                 print("\n".join(collect_zip(course, arguments.assignment, arguments.zip)))
             result = grade_class(course, arguments.assignment, arguments.students, arguments.workers,
-                                 arguments.skip_graded, progress=not arguments.no_progress)
+                                 arguments.skip_graded, progress=not arguments.no_progress,
+                                 confine=not arguments.no_sandbox)
             print(read_grades(course, arguments.assignment).format())
             print(write_report(course, result.outcomes, arguments.assignment))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
-    except (NbgraderError, FileNotFoundError) as error:
+    except (NbgraderError, FileNotFoundError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

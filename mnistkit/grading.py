@@ -122,31 +122,50 @@ _apis = {}  # course directory -> this process's NbGraderAPI
 ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def _api(course_dir):
+def _api(course_dir, confine=True):
     """An NbGraderAPI with the course's nbgrader_config.py, made once per process."""
-    if course_dir not in _apis:
+    if (course_dir, confine) not in _apis:
         from nbgrader.apps import NbGraderAPI
-        from traitlets.config.loader import PyFileConfigLoader
 
         os.chdir(course_dir)  # nbgrader resolves relative paths, and kernels start, from here
         os.environ.update(ONE_THREAD)  # inherited by the kernels this worker starts
         # nbgrader's gradebook code warns about its own SQLAlchemy use on every submission; it is harmless.
         warnings.filterwarnings("ignore", message=".*not in session, add operation along")
-        config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
+        config = _course_config(course_dir)
         config.CourseDirectory.root = course_dir
-        _apis[course_dir] = NbGraderAPI(config=config)
-    return _apis[course_dir]
+        if not confine:
+            config.GuardedExecute.confine = False
+        _apis[(course_dir, confine)] = NbGraderAPI(config=config)
+    return _apis[(course_dir, confine)]
 
 
-def grade_one(course_dir, assignment, student_id):
-    """Autograde one student and write their feedback; return their `Outcome` (also saved)."""
+def _course_config(course_dir):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+
+
+def check_confinement(course_dir):
+    """Raise `SandboxUnavailable` (saying what to do) unless this machine can confine the course's kernels."""
+    from mnistkit.sandbox import check_sandbox
+
+    configured = _course_config(course_dir).GuardedExecute
+    if configured.get("confine", True):
+        check_sandbox(configured.get("bwrap", "bwrap"))
+
+
+def grade_one(course_dir, assignment, student_id, confine=True):
+    """Autograde one student and write their feedback; return their `Outcome` (also saved).
+
+    With ``confine`` False, the kernel runs unconfined whatever the course's configuration says.
+    """
     started = time.perf_counter()
     folder = submission_folder(course_dir, assignment, student_id)
     problems, gradable = intake(folder)
     stamp = submission_stamp(folder)  # after intake, which may add a correctly named copy
     status = "failed"
     if gradable:
-        api = _api(course_dir)
+        api = _api(course_dir, confine)
         result = api.autograde(assignment, student_id, force=True, create=True)
         problems += _kit_messages(result.get("log", ""))
         if result["success"]:
@@ -205,10 +224,10 @@ def _start_local_worker(stop):
     os.setsid()  # out of the terminal's process group: Ctrl-C does not reach this worker or its kernels
 
 
-def _grade_one_unless_stopped(course_dir, assignment, student_id):
+def _grade_one_unless_stopped(course_dir, assignment, student_id, confine=True):
     if _stop is not None and _stop.is_set():
         return None  # interrupted before this student was started
-    return grade_one(course_dir, assignment, student_id)
+    return grade_one(course_dir, assignment, student_id, confine)
 
 
 # ---------------------------------------------------------------------------
@@ -261,15 +280,19 @@ def ensure_release(course_dir, assignment, say):
 
 
 def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, skip_graded=False,
-                executor=None, say=print, progress=True):
+                executor=None, say=print, progress=True, confine=True):
     """Grade every submission of ``assignment`` (or only ``students``) and export the grades.
 
     ``workers`` local processes run at once (default: the machine's cores); pass an
     ``executor`` to run the students elsewhere. With ``skip_graded``, a student whose current
-    submission was already graded completely is left as it is.
+    submission was already graded completely is left as it is. Every kernel is confined unless
+    ``confine`` is False (or the course's configuration says so); where the machine cannot
+    confine them, nothing is graded and `SandboxUnavailable` says why.
     """
     started = time.perf_counter()
     course_dir = str(Path(course_dir).resolve())
+    if confine:
+        check_confinement(course_dir)
     ensure_release(course_dir, assignment, say)
     everyone = submitted_students(course_dir, assignment)
     chosen = everyone if students is None else [s for s in everyone if s in set(students)]
@@ -298,7 +321,7 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
                                        initializer=_start_local_worker, initargs=(stop,))
         task = _grade_one_unless_stopped
     try:
-        outcomes.update(_run(executor, task, course_dir, assignment, todo, progress, stop, say))
+        outcomes.update(_run(executor, task, course_dir, assignment, todo, progress, stop, say, confine))
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -320,13 +343,13 @@ def export_grades(course_dir):
     return destination
 
 
-def _run(executor, task, course_dir, assignment, students, progress, stop, say):
+def _run(executor, task, course_dir, assignment, students, progress, stop, say, confine):
     """Grade ``students`` on ``executor``; on Ctrl-C, finish the ones started and re-raise."""
     from tqdm import tqdm
 
     outcomes, collected = {}, set()
     bar = tqdm(total=len(students), unit="student", desc="Grading", disable=not progress or not students)
-    futures = {executor.submit(task, course_dir, assignment, student): student for student in students}
+    futures = {executor.submit(task, course_dir, assignment, student, confine): student for student in students}
 
     def collect(future):
         collected.add(future)

@@ -7,14 +7,19 @@
   that dies or hangs costs only the cell it died in.
 - `MergeStreams` (autograde, after executing): printed output in a fixed order, so the same
   code always gives the same graded notebook and feedback.
+- `RemoveHiddenTestLines` (autograde, after executing): no output of any cell keeps a line of a
+  hidden test, however student code got hold of it (its callers' frames, ``In``, an error message).
 - `GradeOnErrorsOnly` (autograde, after executing): a warning on stderr, or a value a test
   cell happens to display, does not change the grade; only an error does.
-- `HideHiddenTests` (feedback): students see which check failed and why, not its code.
+- `HideHiddenTests` (feedback): students see which check failed and why, not its code or
+  anything it displayed.
 
 Each logs what it did with the prefix ``[mnistkit]``, which the class report collects.
 """
 
 import copy
+import html
+import re
 from pathlib import Path
 
 import nbformat
@@ -39,6 +44,25 @@ def _cell_key(cell):
     """How a cell is matched between the release and a submission: its grade_id, else its cell id."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return grade_id or cell.get("id")
+
+
+def marked_lines(cells, regions=("SOLUTION", "HIDDEN TESTS")):
+    """Lines that only the ``### BEGIN/END <region>`` parts of ``cells`` contain.
+
+    Short lines, imports and lines that also appear outside those parts give nothing away and are left out.
+    """
+    secrets, public = set(), set()
+    for cell in cells:
+        inside = None
+        for line in cell.source.splitlines():
+            marker = re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line)
+            if marker:
+                inside = marker.group(2) if marker.group(1) == "BEGIN" else None
+            elif inside in regions:
+                secrets.add(line.strip())
+            elif inside is None:
+                public.add(line.strip())
+    return {line for line in secrets - public if len(line) > 12 and not line.startswith(("import ", "from "))}
 
 
 def _error(ename, message):
@@ -217,6 +241,65 @@ class MergeStreams(NbGraderPreprocessor):
         return cell, resources
 
 
+REMOVED_LINE = "[a line of a hidden test was removed from this output]"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class RemoveHiddenTestLines(NbGraderPreprocessor):
+    """Replace every output line that quotes a hidden test's code, in every cell.
+
+    The kernel has to run the hidden tests, so student code can read them (its callers'
+    frames, ``linecache``, IPython's ``In``) and print them or put them in an error message.
+    Whatever cell shows them, such lines never reach the graded notebook or the feedback.
+    (Text re-encoded by the student, reversed or base64, is not recognised: see the README.)
+    """
+
+    def preprocess(self, nb, resources):
+        secrets = marked_lines(nb.cells, regions=("HIDDEN TESTS",))
+        removed = 0
+        for cell in nb.cells:
+            for output in cell.get("outputs", []) if secrets else []:
+                for key, value in self._texts(output):
+                    cleaned, count = self._scrub(value, secrets)
+                    removed += count
+                    if count:
+                        self._store(output, key, cleaned)
+        if removed:
+            self.log.warning("%s removed %d output line(s) quoting hidden tests", LOG_PREFIX, removed)
+        return nb, resources
+
+    @staticmethod
+    def _texts(output):
+        """``(key, text)`` of every text an output holds: ``("text", ...)``, ``("data", mime)``, ..."""
+        for key in ("text", "evalue"):
+            if isinstance(output.get(key), str):
+                yield key, output[key]
+        if isinstance(output.get("traceback"), list):
+            yield "traceback", "\n".join(output["traceback"])
+        for mime, value in output.get("data", {}).items():
+            if isinstance(value, str) and mime.startswith("text/"):
+                yield ("data", mime), value
+
+    @staticmethod
+    def _scrub(text, secrets):
+        lines, count = text.splitlines(keepends=True), 0
+        for index, line in enumerate(lines):
+            plain = html.unescape(_ANSI.sub("", line))
+            if any(secret in plain for secret in secrets):
+                lines[index] = REMOVED_LINE + ("\n" if line.endswith("\n") else "")
+                count += 1
+        return "".join(lines), count
+
+    @staticmethod
+    def _store(output, key, text):
+        if key == "traceback":
+            output["traceback"] = text.split("\n")
+        elif isinstance(key, tuple):
+            output["data"][key[1]] = text
+        else:
+            output[key] = text
+
+
 class GradeOnErrorsOnly(NbGraderPreprocessor):
     """A graded cell earns its points unless it raised an error.
 
@@ -237,7 +320,7 @@ class GradeOnErrorsOnly(NbGraderPreprocessor):
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """In feedback, show a hidden test cell's description and verdict, not its code or traceback."""
+    """In feedback, show a hidden test cell's description and verdict, not its code, traceback or other output."""
 
     def preprocess_cell(self, cell, resources, index):
         if not _is_code_grade_cell(cell):
@@ -247,7 +330,7 @@ class HideHiddenTests(NbGraderPreprocessor):
             return cell, resources
         cell.source = shown.source
         points = cell.metadata["nbgrader"].get("points", 0)
+        cell.outputs = [output for output in cell.outputs if output.output_type == "error"]
         for output in cell.outputs:
-            if output.output_type == "error":
-                output.traceback = [f"Failed (0 of {points:g} points). {output.ename}: {output.evalue}".rstrip(": ")]
+            output.traceback = [f"Failed (0 of {points:g} points). {output.ename}: {output.evalue}".rstrip(": ")]
         return cell, resources

@@ -55,6 +55,10 @@ def write_report(course_dir, outcomes, assignment=ASSIGNMENT):
         f"Written {datetime.now():%Y-%m-%d %H:%M}. {len(outcomes)} submissions: {len(graded)} graded, "
         f"{len(failed)} could not be graded (recorded with 0 points).",
     ]
+    unconfined = sorted(s for s, o in outcomes.items() if any("graded unconfined" in p.lower() for p in o.problems))
+    if unconfined:
+        lines.append(f"**Graded unconfined:** {len(unconfined)} submission(s) were graded without the sandbox "
+                     f"(--no-sandbox): their code ran with the grader's rights ({', '.join(unconfined)}).")
     if totals:
         lines.append(
             f"Scores out of {table.max_total:g}: mean {statistics.mean(totals):.1f}, median "

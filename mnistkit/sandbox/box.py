@@ -233,7 +233,11 @@ def prepared_data(course_data, loader_path):
 
         spec = importlib.util.spec_from_file_location("_course_mnist_loader", loader_path)
         loader = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loader)
+        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing new in source/
+        try:
+            spec.loader.exec_module(loader)
+        finally:
+            sys.dont_write_bytecode = writes_bytecode
         folder = Path(tempfile.mkdtemp(prefix="mnistkit-data-"))
         folder.chmod(0o755)
         loader.prepare(folder, source=course_data)

@@ -44,9 +44,13 @@ class ConfinedKernelManager(AsyncKernelManager):
         else:
             await super()._async_interrupt_kernel()
 
+    interrupt_kernel = _async_interrupt_kernel  # AsyncKernelManager binds the base class's method by name
+
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         self._remove_box()
+
+    cleanup_resources = _async_cleanup_resources  # likewise; nbclient calls it after a kernel died
 
     def _remove_box(self):
         if self.box is not None:

@@ -428,15 +428,15 @@ def load_split(split):
 # A shared copy
 
 
-def prepare(folder):
+def prepare(folder, source=None):
     """Put a verified ``mnist.npz`` and its float cache in ``folder``, for many readers to share.
 
     Point ``MNIST_DATA`` and ``MNIST_CACHE_DIR`` at ``folder`` (it may then be read-only): each
     reader memory-maps the same float files instead of writing 220 MB of its own. The data is
-    taken from wherever `locate` finds it (downloading it if needed) and verified before use.
-    Returns the path of the npz in ``folder``.
+    taken from ``source`` (an ``.npz``), by default from wherever `locate` finds it (downloading
+    it if needed), and verified before use. Returns the path of the npz in ``folder``.
     """
-    source = locate()
+    source = Path(source) if source else locate()
     data = source.read_bytes()  # verified and written from this one read, so it cannot change between
     arrays = decode_npz(data, str(source))
     verify_arrays(arrays, str(source))
