@@ -3,8 +3,10 @@
 Both grade the same class (copies of a correct submission) in fresh course directories with the
 course's own nbgrader_config.py, and both end with feedback and grades.csv written:
 - plain:  nbgrader autograde, then nbgrader generate_feedback, then nbgrader export;
-- kit:    python -m mnistkit grade (autograde and feedback per student in parallel workers, export).
-Then one submission is executed cell by cell to show where a notebook's time goes.
+- kit:    python -m mnistkit grade (autograde and feedback per student in parallel workers, export);
+- kit unconfined: the same with --no-sandbox, for the cost of confining every kernel.
+Then a kernel is started and stopped, confined and not, to show what confinement adds to each,
+and one submission is executed cell by cell to show where a notebook's time goes.
 
 Run from the course directory:  python -m benchmarks.class_grading [--students 24] [--workers N]
 """
@@ -41,13 +43,37 @@ def time_plain(course):
     return autograded - started, time.perf_counter() - started
 
 
-def time_kit(course, workers):
+def time_kit(course, workers, confined=True):
     command = [sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--no-progress"]
+    if not confined:
+        command.append("--no-sandbox")
     if workers:
         command += ["--workers", str(workers)]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def kernel_start_times(course, repeats=10):
+    """Median seconds to start a kernel, run one cell and stop it: unconfined, then confined."""
+    import statistics
+
+    from mnistkit.sandbox import ConfinedKernelManager
+
+    folder = str(notebook_path(course, "release").parent)
+    results = {}
+    for name, manager in (("unconfined", None), ("confined", ConfinedKernelManager)):
+        times = []
+        for _ in range(repeats):
+            notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+            options = {"kernel_manager_class": manager} if manager else {}
+            client = NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": folder}},
+                                    extra_arguments=["--IPKernelApp.log_level=ERROR"], **options)
+            started = time.perf_counter()
+            client.execute()
+            times.append(time.perf_counter() - started)
+        results[name] = statistics.median(times)
+    return results
 
 
 def cell_times(course):
@@ -79,7 +105,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="runs of each, interleaved; the best counts")
     arguments = parser.parse_args()
     count = arguments.students
-    plain_runs, kit_runs = [], []
+    plain_runs, kit_runs, unconfined_runs = [], [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         print(f"Grading {count} copies of a correct submission on {os.cpu_count()} cores, "
@@ -87,14 +113,23 @@ def main():
         for run in range(arguments.repeats):
             plain_runs.append(time_plain(make_class(scratch / f"plain-{run}", count)))
             kit_runs.append(time_kit(make_class(scratch / f"kit-{run}", count), arguments.workers))
+            unconfined_runs.append(time_kit(make_class(scratch / f"free-{run}", count), arguments.workers, False))
         plain_autograde, plain_total = min(plain_runs, key=lambda times: times[1])
-        kit_total = min(kit_runs)
+        kit_total, unconfined_total = min(kit_runs), min(unconfined_runs)
         print(f"\n{'':<44}{'seconds':>9}{'per submission':>16}")
         print(f"{'plain nbgrader: autograde only':<44}{plain_autograde:>9.1f}{plain_autograde / count:>16.2f}")
         print(f"{'plain nbgrader: autograde, feedback, export':<44}{plain_total:>9.1f}{plain_total / count:>16.2f}")
         print(f"{'kit: python -m mnistkit grade (all of that)':<44}{kit_total:>9.1f}{kit_total / count:>16.2f}")
+        print(f"{'kit, unconfined (--no-sandbox)':<44}{unconfined_total:>9.1f}{unconfined_total / count:>16.2f}")
         print(f"speedup, same work: {plain_total / kit_total:.2f}x   (all runs: plain "
-              f"{', '.join(f'{total:.1f}' for _, total in plain_runs)} s; kit {', '.join(f'{t:.1f}' for t in kit_runs)} s)")
+              f"{', '.join(f'{total:.1f}' for _, total in plain_runs)} s; kit {', '.join(f'{t:.1f}' for t in kit_runs)} s"
+              f"; unconfined {', '.join(f'{t:.1f}' for t in unconfined_runs)} s)")
+        workers = arguments.workers or os.cpu_count()
+        print(f"confinement costs {(kit_total - unconfined_total) / count:+.3f} s per submission in the class run "
+              f"({(kit_total - unconfined_total) * workers / count:+.3f} s of one worker's time)")
+        starts = kernel_start_times(scratch / "kit-0")
+        print(f"a kernel started, run and stopped (median of 10): unconfined {starts['unconfined']:.3f} s, "
+              f"confined {starts['confined']:.3f} s ({starts['confined'] - starts['unconfined']:+.3f} s)")
 
         times = cell_times(scratch / "kit-0")
         executed = sum(seconds for _, seconds in times)

@@ -18,6 +18,14 @@ def attempt(what, action):
         print("ATTACK WORKED:", what, str(result)[:2000])
     except BaseException as error:  # noqa: BLE001 (an attack that fails must not stop the notebook)
         print("attack failed:", what, type(error).__name__)
+
+
+def attempt_unseen(action):
+    """For writes whose success only the grader can see: in the box they may land in its own /tmp."""
+    try:
+        action()
+    except BaseException:  # noqa: BLE001
+        pass
 '''
 
 # A process that outlives the kernel: started detached, it tries for two minutes.
@@ -148,8 +156,9 @@ attempt("corrupt the course data", lambda: open({course!r} + "/mnist_data/mnist.
 attempt("corrupt the mounted data", lambda: open(os.environ.get("MNIST_DATA", "/nowhere") + "/mnist.npz", "r+b").write(b"X"))
 attempt("corrupt the float cache", lambda: [open(p, "r+b").write(b"X" * 64) for p in
         __import__("glob").glob(os.environ.get("MNIST_CACHE_DIR", "/nowhere") + "/float32-*/*.npy")] or 1 / 0)
-attempt("poison the grader's data cache", lambda: open({grader_home!r} + "/.cache/mnist-numpy/poison", "w").write("x"))
-attempt("add an IPython startup file", lambda: (os.makedirs({grader_home!r} + "/.ipython/profile_default/startup",
+attempt_unseen(lambda: (os.makedirs({grader_home!r} + "/.cache/mnist-numpy", exist_ok=True),
+               open({grader_home!r} + "/.cache/mnist-numpy/poison", "w").write("x")))
+attempt_unseen(lambda: (os.makedirs({grader_home!r} + "/.ipython/profile_default/startup",
         exist_ok=True), open({grader_home!r} + "/.ipython/profile_default/startup/00-poison.py", "w").write(PATCH)))
 attempt("add a .pth file to site-packages", lambda: open(os.path.dirname(os.path.dirname(numpy.__file__))
         + "/zz-poison.pth", "w").write("import os"))
