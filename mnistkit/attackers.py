@@ -167,7 +167,8 @@ attempt("change numpy itself", lambda: open(numpy.__file__, "a").write(PATCH))
         attacker("attack-steals-secrets", "prints the grader's environment and its parent's, for its own feedback", f'''
 import os
 attempt("read the grader's secret", lambda: os.environ[{secret_name!r}])
-attempt("read the parent's environment", lambda: open(f"/proc/{{os.getppid()}}/environ", "rb").read() or 1 / 0)
+attempt("read the parent's environment", lambda: [line for line in open(f"/proc/{{os.getppid()}}/environ", "rb")
+        .read().split(b"\\0") if line.startswith({secret_name!r}.encode())] or 1 / 0)
 attempt("read every process's environment", lambda: [open(f"/proc/{{p}}/environ", "rb").read() for p in os.listdir("/proc")
         if p.isdigit() and {secret_name!r}.encode() in open(f"/proc/{{p}}/environ", "rb").read()] or 1 / 0)
 '''),
