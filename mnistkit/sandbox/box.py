@@ -178,7 +178,9 @@ class KernelBox:
         sandbox = [self.bwrap, *_NAMESPACES, "--clearenv"]
         for name, value in self.environment().items():
             sandbox += ["--setenv", name, value]
-        sandbox += ["--ro-bind", "/usr", "/usr", *_root_entries(), "--proc", "/proc", "--dev", "/dev"]
+        sandbox += ["--ro-bind", "/usr", "/usr", *_root_entries(), "--proc", "/proc", "--dev", "/dev",
+                    # the writable folders first: a later mount (a Python installed under /tmp, say) goes on top
+                    "--bind", str(self.root / "home"), INSIDE_HOME, "--bind", str(self.root / "tmp"), "/tmp"]
         for folder in _python_folders():
             sandbox += ["--ro-bind", str(folder), str(folder)]
         for name in ("ld.so.cache", "localtime", "fonts"):
@@ -189,7 +191,6 @@ class KernelBox:
             # the in-kernel guard only: the grader's own code stays out of sight
             "--ro-bind", str(KIT_FOLDER / "__init__.py"), f"{INSIDE_KIT}/mnistkit/__init__.py",
             "--ro-bind", str(KIT_FOLDER / "kernel"), f"{INSIDE_KIT}/mnistkit/kernel",
-            "--bind", str(self.root / "home"), INSIDE_HOME, "--bind", str(self.root / "tmp"), "/tmp",
             "--bind", str(self.channels), str(self.channels),
             "--chdir", INSIDE_WORK,
         ]
