@@ -1,6 +1,7 @@
 """Command line: ``python -m mnistkit COMMAND`` (run ``python -m mnistkit --help``)."""
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def main(argv=None):
                             "only where the machine cannot confine it")
 
     arguments = parser.parse_args(argv)
+    # Ctrl-C finishes the students being graded (see grading.py), even where the shell that started
+    # this command ignores SIGINT, as a script's background jobs do.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     course = arguments.course.resolve()
     if not (course / "nbgrader_config.py").is_file():
         parser.error(f"{course} is not a course directory: it has no nbgrader_config.py")

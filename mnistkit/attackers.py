@@ -178,8 +178,8 @@ attempt("read every process's environment", lambda: [open(f"/proc/{{p}}/environ"
         attacker("attack-network", "connects to a port on the machine and sends UDP to it", f'''
 import socket
 attempt("connect over TCP", lambda: socket.create_connection(("127.0.0.1", {listener_port}), timeout=5).send(b"stolen"))
-attempt("send over UDP", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"stolen",
-        ("127.0.0.1", {listener_port})))
+attempt_unseen(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"stolen",  # only the listener knows
+               ("127.0.0.1", {listener_port})))
 attempt("reach the internet", lambda: socket.create_connection(("pypi.org", 443), timeout=5))
 '''),
         attacker("attack-kills-grader", "kills the process that runs its kernel, and its grandparent", '''
