@@ -184,9 +184,10 @@ attempt("reach the internet", lambda: socket.create_connection(("pypi.org", 443)
 '''),
         attacker("attack-kills-grader", "kills the process that runs its kernel, and its grandparent", '''
 import os, signal
-attempt("kill the parent", lambda: os.kill(os.getppid(), signal.SIGKILL))
-attempt("kill every other process it can see", lambda: [os.kill(int(p), signal.SIGKILL) for p in os.listdir("/proc")
-        if p.isdigit() and int(p) not in (os.getpid(), 1)])
+# Whether these worked only the grader can tell: it must finish grading everyone.
+attempt_unseen(lambda: os.kill(os.getppid(), signal.SIGKILL))
+attempt_unseen(lambda: [os.kill(int(p), signal.SIGKILL) for p in os.listdir("/proc")
+               if p.isdigit() and int(p) not in (os.getpid(), 1)])
 '''),
         attacker("attack-outlives-grading", "leaves a process running after its notebook is done",
                  _detached(LINGER, marker)),
