@@ -108,13 +108,13 @@ def attacked(tmp_path_factory):
     try:
         alone = new_course(tmp_path_factory.mktemp("honest-alone"))
         course = new_course(tmp_path_factory.mktemp("attacked"))
-        with_canary(course)
         attacking = attackers(course, listener.port, marker, str(home), SECRET_NAME)
         for student, _ in HONEST:
             submit(alone, student)
             submit(course, student)
         for student, _ in attacking:
             submit(course, student)
+        with_canary(course)  # after the students wrote their code: only a leak can carry it
         watched = [course / "source", course / "release", course / "nbgrader_config.py", COURSE_ROOT / "mnist_data",
                    course / "submitted", Path(numpy.__file__)]
         before = fingerprint(*watched), sorted(os.listdir(SITE_PACKAGES))
