@@ -119,7 +119,7 @@ def attackers(course_dir, listener_port, marker, grader_home, secret_name):
         return SimulatedStudent(student_id, description, answers=code), expected
 
     return [
-        attacker("attack-reads-solutions", "reads source/, release/, the gradebook and every notebook it can find", f'''
+        attacker("attack-reads-solutions", "reads source/, the gradebook and every notebook it can find", f'''
 import glob, os, sqlite3
 attempt("read the master notebook", lambda: open({course!r} + "/source/mnist_numpy/mnist_numpy.ipynb").read())
 attempt("read the hidden tests in the gradebook",

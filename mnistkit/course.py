@@ -41,6 +41,13 @@ def nbgrader(course_dir, *args):
     return completed.stdout
 
 
+def course_config(course_dir):
+    """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets ``Config``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(Path(course_dir).resolve())).load_config()
+
+
 def new_course(destination, with_release=True, extra_config=""):
     """Lay out a fresh course directory at ``destination`` from this course's sources.
 

@@ -1,12 +1,12 @@
 """Reading grades out of nbgrader's gradebook."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
 from mnistkit import ASSIGNMENT
+from mnistkit.course import course_config
 from mnistkit.students import notebook_path
 
 
@@ -48,10 +48,7 @@ class GradeTable:
 
 def database_url(course_dir):
     """The gradebook's address, as the course's nbgrader_config.py sets it."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(course_dir).resolve())).load_config()
-    return config.CourseDirectory.db_url
+    return course_config(course_dir).CourseDirectory.db_url
 
 
 def open_gradebook(course_dir):

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from mnistkit import ASSIGNMENT, NOTEBOOK
-from mnistkit.course import generate_release, nbgrader
+from mnistkit.course import course_config, generate_release, nbgrader
 from mnistkit.gradebook import open_gradebook
 from mnistkit.nbgrader_plugins import LOG_PREFIX
 
@@ -131,7 +131,7 @@ def _api(course_dir, confine=True):
         os.environ.update(ONE_THREAD)  # inherited by the kernels this worker starts
         # nbgrader's gradebook code warns about its own SQLAlchemy use on every submission; it is harmless.
         warnings.filterwarnings("ignore", message=".*not in session, add operation along")
-        config = _course_config(course_dir)
+        config = course_config(course_dir)
         config.CourseDirectory.root = course_dir
         if not confine:
             config.GuardedExecute.confine = False
@@ -139,17 +139,11 @@ def _api(course_dir, confine=True):
     return _apis[(course_dir, confine)]
 
 
-def _course_config(course_dir):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-
-
 def check_confinement(course_dir):
     """Raise `SandboxUnavailable` (saying what to do) unless this machine can confine the course's kernels."""
     from mnistkit.sandbox import check_sandbox
 
-    configured = _course_config(course_dir).GuardedExecute
+    configured = course_config(course_dir).GuardedExecute
     if configured.get("confine", True):
         check_sandbox(configured.get("bwrap", "bwrap"))
 

@@ -170,7 +170,8 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._prepare_sandbox(resources)
         digests = sorted({source_digest(cell.source) for cell in nb.cells if _is_code_grade_cell(cell)})
-        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=self.memory_limit_mb * 2**20, seed=self.seed))
+        memory = 0 if self.confine else self.memory_limit_mb * 2**20  # a confined kernel is capped at its launch
+        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=memory, seed=self.seed))
         nb.cells.insert(0, guard)
         self._lost = {}  # cell index -> the error output that replaces the cell's run
         try:

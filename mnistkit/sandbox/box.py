@@ -63,6 +63,10 @@ class Limits:
     open_files: int = 1024
 
 
+# New user, mount, PID, network, IPC, UTS and cgroup namespaces; no capabilities, no nested user namespaces.
+_NAMESPACES = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL"]
+
+
 @lru_cache(maxsize=None)
 def check_sandbox(bwrap="bwrap"):
     """Return bwrap's path once it has confined a trial command here; raise `SandboxUnavailable` if not."""
@@ -75,9 +79,6 @@ def check_sandbox(bwrap="bwrap"):
         raise SandboxUnavailable(f"Grading kernels cannot be confined: bubblewrap cannot make its namespaces "
                                  f"here ({reason}). {FIX_IT}")
     return found
-
-
-_NAMESPACES = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL"]
 
 
 def _python_folders():
