@@ -230,8 +230,8 @@ def prepared_data(course_data, loader_path):
     """
     key = (str(course_data), str(loader_path))
     if key not in _data_folders:
-        import atexit
         import importlib.util
+        import multiprocessing.util
 
         spec = importlib.util.spec_from_file_location("_course_mnist_loader", loader_path)
         loader = importlib.util.module_from_spec(spec)
@@ -243,6 +243,7 @@ def prepared_data(course_data, loader_path):
         folder = Path(tempfile.mkdtemp(prefix="mnistkit-data-"))
         folder.chmod(0o755)
         loader.prepare(folder, source=course_data)
-        atexit.register(shutil.rmtree, folder, True)
+        # Removed when this process exits, a pool's worker process too (atexit does not run there).
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=10)
         _data_folders[key] = folder
     return _data_folders[key]
