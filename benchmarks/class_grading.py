@@ -8,7 +8,8 @@ course's own nbgrader_config.py, and both end with feedback and grades.csv writt
 Then a kernel is started and stopped, confined and not, to show what confinement adds to each,
 and one submission is executed cell by cell to show where a notebook's time goes.
 
-Run from the course directory:  python -m benchmarks.class_grading [--students 24] [--workers N]
+Run from the course directory:
+    python -m benchmarks.class_grading [--assignment mnist_numpy] [--students 24] [--workers N]
 """
 
 import argparse
@@ -22,23 +23,22 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from mnistkit import ASSIGNMENT
-from mnistkit.course import nbgrader, new_course
-from mnistkit.students import SimulatedStudent, build_submission, notebook_path, submit
+from mnistkit.course import COURSE_ROOT, assignments, nbgrader, new_course
+from mnistkit.simulated.students import SimulatedStudent, build_submission, notebook_path, submit
 
 
-def make_class(folder, count):
+def make_class(folder, count, assignment):
     course = new_course(folder)
     for number in range(count):
-        submit(course, SimulatedStudent(f"student-{number:03d}", "a correct submission"))
+        submit(course, SimulatedStudent(f"student-{number:03d}", "a correct submission", assignment=assignment))
     return course
 
 
-def time_plain(course):
+def time_plain(course, assignment):
     started = time.perf_counter()
-    nbgrader(course, "autograde", ASSIGNMENT)
+    nbgrader(course, "autograde", assignment)
     autograded = time.perf_counter()
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
+    nbgrader(course, "generate_feedback", assignment)
     nbgrader(course, "export", "--to", course / "grades.csv")
     return autograded - started, time.perf_counter() - started
 
@@ -54,13 +54,13 @@ def time_kit(course, workers, confined=True):
     return time.perf_counter() - started
 
 
-def kernel_start_times(course, repeats=10):
+def kernel_start_times(course, assignment, repeats=10):
     """Median seconds to start a kernel, run one cell and stop it: unconfined, then confined."""
     import statistics
 
     from mnistkit.sandbox import ConfinedKernelManager
 
-    folder = str(notebook_path(course, "release").parent)
+    folder = str(notebook_path(course, "release", assignment).parent)
     results = {}
     for name, manager in (("unconfined", None), ("confined", ConfinedKernelManager)):
         times = []
@@ -76,14 +76,15 @@ def kernel_start_times(course, repeats=10):
     return results
 
 
-def cell_times(course):
+def cell_times(course, assignment):
     """Seconds to start a kernel and to run each code cell of one submission, as grading runs it."""
-    notebook = build_submission(course, SimulatedStudent("profiled", "a correct submission"))
-    master = {cell.id: cell.source for cell in nbformat.read(notebook_path(course, "source"), as_version=4).cells}
+    notebook = build_submission(course, SimulatedStudent("profiled", "a correct submission", assignment=assignment))
+    master = {cell.id: cell.source
+              for cell in nbformat.read(notebook_path(course, "source", assignment), as_version=4).cells}
     for cell in notebook.cells:  # with the hidden tests back in, as nbgrader puts them at grading
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
             cell.source = master[cell.id]
-    folder = notebook_path(course, "release").parent  # the shipped modules are there
+    folder = notebook_path(course, "release", assignment).parent  # the shipped modules are there
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     started = time.perf_counter()
@@ -100,20 +101,22 @@ def cell_times(course):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignment", choices=assignments(COURSE_ROOT), default="mnist_numpy")
     parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--workers", type=int, default=None, help="kit workers (default: the machine's cores)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each, interleaved; the best counts")
     arguments = parser.parse_args()
-    count = arguments.students
+    count, assignment = arguments.students, arguments.assignment
     plain_runs, kit_runs, unconfined_runs = [], [], []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        print(f"Grading {count} copies of a correct submission on {os.cpu_count()} cores, "
+        print(f"Grading {count} copies of a correct submission of {assignment} on {os.cpu_count()} cores, "
               f"best of {arguments.repeats} interleaved runs ...")
         for run in range(arguments.repeats):
-            plain_runs.append(time_plain(make_class(scratch / f"plain-{run}", count)))
-            kit_runs.append(time_kit(make_class(scratch / f"kit-{run}", count), arguments.workers))
-            unconfined_runs.append(time_kit(make_class(scratch / f"free-{run}", count), arguments.workers, False))
+            plain_runs.append(time_plain(make_class(scratch / f"plain-{run}", count, assignment), assignment))
+            kit_runs.append(time_kit(make_class(scratch / f"kit-{run}", count, assignment), arguments.workers))
+            unconfined_runs.append(time_kit(make_class(scratch / f"free-{run}", count, assignment), arguments.workers,
+                                            False))
         plain_autograde, plain_total = min(plain_runs, key=lambda times: times[1])
         kit_total, unconfined_total = min(kit_runs), min(unconfined_runs)
         print(f"\n{'':<44}{'seconds':>9}{'per submission':>16}")
@@ -127,11 +130,11 @@ def main():
         workers = arguments.workers or os.cpu_count()
         print(f"confinement costs {(kit_total - unconfined_total) / count:+.3f} s per submission in the class run "
               f"({(kit_total - unconfined_total) * workers / count:+.3f} s of one worker's time)")
-        starts = kernel_start_times(scratch / "kit-0")
+        starts = kernel_start_times(scratch / "kit-0", assignment)
         print(f"a kernel started, run and stopped (median of 10): unconfined {starts['unconfined']:.3f} s, "
               f"confined {starts['confined']:.3f} s ({starts['confined'] - starts['unconfined']:+.3f} s)")
 
-        times = cell_times(scratch / "kit-0")
+        times = cell_times(scratch / "kit-0", assignment)
         executed = sum(seconds for _, seconds in times)
         slowest = sorted(times, key=lambda item: -item[1])[:7]
         print(f"\nOne submission's notebook, executed cell by cell: {executed:.2f} s")

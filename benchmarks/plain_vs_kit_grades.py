@@ -15,13 +15,12 @@ from pathlib import Path
 
 import nbformat
 
-from mnistkit import ASSIGNMENT
-from mnistkit.catalogue import BROKEN_FILES, CRASHES, TAMPERING, TWINS, VALID
+from mnistkit.simulated.mnist_numpy_students import ASSIGNMENT, BROKEN_FILES, CRASHES, TAMPERING, TWINS, VALID
 from mnistkit.course import new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
-from mnistkit.shown import page_text, secret_lines
-from mnistkit.students import notebook_path, submit
+from mnistkit.simulated.shown import page_text, secret_lines
+from mnistkit.simulated.students import notebook_path, submit
 
 CASES = ["valid-loss-warns", "valid-deleted-test-cells", "valid-shuffled-cell-order", "tamper-patches-numpy",
          "tamper-patches-during-tests", "tamper-deletes-tests", "tamper-reorders-cells", "tamper-always-equal",
@@ -51,7 +50,7 @@ def catalogue():
 
 
 def leaking_pages(course):
-    hidden = secret_lines(course, regions=("HIDDEN TESTS",))
+    hidden = secret_lines(course, ASSIGNMENT, regions=("HIDDEN TESTS",))
     pages = list((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
     return sum(any(line in page_text(page) for line in hidden) for page in pages), len(pages)
 
@@ -69,7 +68,7 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         grade_class(kit, progress=False, say=lambda *_: None)
 
-        plain_scores, kit_scores = read_grades(plain).scores, read_grades(kit).scores
+        plain_scores, kit_scores = read_grades(plain, ASSIGNMENT).scores, read_grades(kit, ASSIGNMENT).scores
         print(f"{'student':<30}{'deserves':>9}{'plain':>7}{'kit':>7}")
         for case in CASES:
             expected = chosen[case][1]
@@ -81,7 +80,7 @@ def main():
             leaking, pages = leaking_pages(course)
             print(f"{name}: {leaking} of {pages} feedback pages show hidden test code")
         for name, course in (("plain", plain), ("kit", kit)):
-            graded = nbformat.read(notebook_path(course, "autograded", student_id="crash-memory-hog"), as_version=4)
+            graded = nbformat.read(notebook_path(course, "autograded", ASSIGNMENT, student_id="crash-memory-hog"), as_version=4)
             cell = next(cell for cell in graded.cells if cell.id == "one_hot_encode")
             stopped = any(output.get("ename") == "MemoryError" for output in cell.outputs)
             print(f"{name}: crash-memory-hog's 6 GiB allocation was {'stopped' if stopped else 'allowed'}")

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from mnistkit.reference import master_namespace
+from mnistkit.simulated.reference import master_namespace
 
 
 # ---- The original notebook's code, unchanged but for reading the data once ----------------------
@@ -74,7 +74,7 @@ def seed_learn(W, b, X_train, y_train, X_val, y_val, max_iters=100000, learning_
 # ---- The comparison ---------------------------------------------------------------------------------
 
 def main(repeats=3):
-    reference = master_namespace()
+    reference = master_namespace("mnist_numpy")
     X_train, y_train = reference["read_mnist"]("train")
     X_val, y_val = reference["read_mnist"]("valid")
     error_rate = reference["error_rate_mnist"]

@@ -5,7 +5,6 @@ import signal
 import sys
 from pathlib import Path
 
-from mnistkit import ASSIGNMENT
 from mnistkit.course import COURSE_ROOT, NbgraderError
 from mnistkit.sandbox import SandboxUnavailable
 
@@ -21,7 +20,8 @@ def main(argv=None):
     demo.add_argument("--workers", type=int, default=None, help="parallel graders (default: the machine's cores)")
 
     grade = commands.add_parser("grade", parents=[common], help="grade every submission: autograde, feedback, grades.csv, report")
-    grade.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    grade.add_argument("assignment", nargs="?", default=None,
+                       help="the assignment to grade (default: every assignment that has submissions)")
     grade.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="grade only this student (repeat for several)")
     grade.add_argument("--workers", type=int, default=None, help="parallel graders (default: the machine's cores)")
@@ -49,16 +49,24 @@ def main(argv=None):
             grade_demo_class(course, workers=arguments.workers)
         elif arguments.command == "grade":
             from mnistkit.gradebook import read_grades
-            from mnistkit.grading import collect_zip, grade_class
+            from mnistkit.grading import assignments_to_grade, collect_zip, grade_class, load_outcomes
             from mnistkit.report import write_report
 
             if arguments.zip:
+                if arguments.assignment is None:
+                    parser.error("--zip needs the assignment its submissions belong to: grade ASSIGNMENT --zip FILE")
                 print("\n".join(collect_zip(course, arguments.assignment, arguments.zip)))
             result = grade_class(course, arguments.assignment, arguments.students, arguments.workers,
                                  arguments.skip_graded, progress=not arguments.no_progress,
                                  confine=not arguments.no_sandbox)
-            print(read_grades(course, arguments.assignment).format())
-            print(write_report(course, result.outcomes, arguments.assignment))
+            if not result.outcomes:
+                print(f"No submissions to grade in {course / 'submitted'}.")
+                return 0
+            for assignment in result.outcomes:
+                print(f"\n{assignment}\n" + read_grades(course, assignment).format())
+            # The report covers the whole course, also the assignments not graded in this run.
+            everything = {name: load_outcomes(course, name) for name in assignments_to_grade(course)}
+            print("\n" + write_report(course, everything))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
     except (NbgraderError, FileNotFoundError, SandboxUnavailable) as error:

@@ -7,10 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mnistkit import ASSIGNMENT
-
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = "mnist_data"
+
+
+def assignments(course_dir):
+    """The course's assignments: the folders of ``source/`` that hold a notebook, sorted by name."""
+    source = Path(course_dir) / "source"
+    found = source.iterdir() if source.is_dir() else []
+    return sorted(folder.name for folder in found if folder.is_dir() and any(folder.glob("*.ipynb")))
+
+
+def notebooks(course_dir, assignment):
+    """The names (without ``.ipynb``) of the notebooks of ``assignment``, from its master folder in ``source/``."""
+    folder = Path(course_dir) / "source" / assignment
+    names = sorted(path.stem for path in folder.glob("*.ipynb"))
+    if not names:
+        known = ", ".join(assignments(course_dir)) or "none"
+        raise FileNotFoundError(f"No assignment '{assignment}' in {Path(course_dir) / 'source'} (assignments: {known})")
+    return names
 
 
 class NbgraderError(RuntimeError):
@@ -53,7 +68,7 @@ def new_course(destination, with_release=True, extra_config=""):
 
     The data folder is linked, not copied; ``extra_config`` lines are appended to its
     nbgrader_config.py. With ``with_release`` the student version is generated there by
-    ``nbgrader generate_assignment`` (which also creates the gradebook).
+    ``nbgrader generate_assignment`` for every assignment (which also creates the gradebook).
     """
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
@@ -62,11 +77,12 @@ def new_course(destination, with_release=True, extra_config=""):
     shutil.copytree(COURSE_ROOT / "source", destination / "source", ignore=_ignored)
     (destination / DATA_DIR).symlink_to(COURSE_ROOT / DATA_DIR, target_is_directory=True)
     if with_release:
-        generate_release(destination)
+        for assignment in assignments(destination):
+            generate_release(destination, assignment)
     return destination
 
 
-def generate_release(course_dir, assignment=ASSIGNMENT):
+def generate_release(course_dir, assignment):
     """Make ``release/<assignment>`` from ``source/<assignment>`` (and register it in the gradebook)."""
     return nbgrader(course_dir, "generate_assignment", assignment, "--force")
 

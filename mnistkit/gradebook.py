@@ -1,13 +1,12 @@
 """Reading grades out of nbgrader's gradebook."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from mnistkit import ASSIGNMENT
-from mnistkit.course import course_config
-from mnistkit.students import notebook_path
+from mnistkit.course import course_config, notebooks
 
 
 @dataclass
@@ -56,11 +55,13 @@ def open_gradebook(course_dir):
     return Gradebook(database_url(course_dir))
 
 
-def read_grades(course_dir, assignment=ASSIGNMENT):
-    """The `GradeTable` of ``assignment`` from the course's gradebook."""
-    master = nbformat.read(notebook_path(course_dir, "source", assignment), as_version=4)
-    order = [c.metadata["nbgrader"]["grade_id"] for c in master.cells
-             if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+def read_grades(course_dir, assignment):
+    """The `GradeTable` of ``assignment`` from the course's gradebook, its cells in the master notebooks' order."""
+    order = []
+    for name in notebooks(course_dir, assignment):
+        master = nbformat.read(Path(course_dir) / "source" / assignment / f"{name}.ipynb", as_version=4)
+        order += [c.metadata["nbgrader"]["grade_id"] for c in master.cells
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
     with open_gradebook(course_dir) as gradebook:
         found = gradebook.find_assignment(assignment)
         max_points = {cell.name: cell.max_score for notebook in found.notebooks for cell in notebook.grade_cells}

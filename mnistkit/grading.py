@@ -24,8 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from mnistkit import ASSIGNMENT, NOTEBOOK
-from mnistkit.course import course_config, generate_release, nbgrader
+from mnistkit.course import assignments, course_config, generate_release, nbgrader, notebooks
 from mnistkit.gradebook import open_gradebook
 from mnistkit.nbgrader_plugins import LOG_PREFIX
 
@@ -84,32 +83,39 @@ def submission_stamp(folder):
     return "|".join(stamps)
 
 
-def intake(folder, notebook=NOTEBOOK):
-    """Check one submission folder; return ``(problems, gradable)``.
+def intake(folder, names):
+    """Check one submission folder against the assignment's notebook ``names``; return ``(problems, gradable)``.
 
-    A notebook handed in under another name is copied to the expected name (the original is
-    kept). A missing or unreadable notebook makes the submission ungradable.
+    When an assignment has one notebook and it was handed in under another name, it is copied to
+    the expected name (the original is kept). A notebook missing from an assignment of several
+    gets zero points (nbgrader's rule); with none of them, or one unreadable, the submission
+    cannot be graded.
     """
-    expected = folder / f"{notebook}.ipynb"
-    problems = []
-    if not expected.exists():
-        others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-        if len(others) == 1:
-            shutil.copy2(others[0], expected)
-            problems.append(f"The notebook was handed in as '{others[0].name}'; it was graded as '{expected.name}'.")
-        elif others:
-            names = ", ".join(f"'{p.name}'" for p in others)
-            return [f"No '{expected.name}' was handed in, and several other notebooks were ({names})."], False
-        else:
-            return [f"No '{expected.name}' was handed in: the submission folder holds no notebook."], False
-    try:
-        if expected.stat().st_size == 0:
-            raise ValueError("the file is empty")
-        nbformat.validate(nbformat.read(expected, as_version=4))
-    except Exception as error:  # JSON, encoding and schema errors all mean the same to an instructor
-        reason = str(error).splitlines()[0][:200] or type(error).__name__
-        return problems + [f"'{expected.name}' cannot be read as a notebook: {reason}."], False
-    return problems, True
+    problems, found = [], 0
+    for name in names:
+        expected = folder / f"{name}.ipynb"
+        if not expected.exists():
+            others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and p.stem not in names)
+            if len(names) == 1 and len(others) == 1:
+                shutil.copy2(others[0], expected)
+                problems.append(f"The notebook was handed in as '{others[0].name}'; it was graded as '{expected.name}'.")
+            elif len(names) == 1 and others:
+                listed = ", ".join(f"'{p.name}'" for p in others)
+                return [f"No '{expected.name}' was handed in, and several other notebooks were ({listed})."], False
+            else:
+                problems.append(f"No '{expected.name}' was handed in" + (
+                    ": the submission folder holds no notebook." if not any(folder.glob("*.ipynb")) else
+                    "; it gets 0 points."))
+                continue
+        try:
+            if expected.stat().st_size == 0:
+                raise ValueError("the file is empty")
+            nbformat.validate(nbformat.read(expected, as_version=4))
+        except Exception as error:  # JSON, encoding and schema errors all mean the same to an instructor
+            reason = str(error).splitlines()[0][:200] or type(error).__name__
+            return problems + [f"'{expected.name}' cannot be read as a notebook: {reason}."], False
+        found += 1
+    return problems, found > 0
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +161,7 @@ def grade_one(course_dir, assignment, student_id, confine=True):
     """
     started = time.perf_counter()
     folder = submission_folder(course_dir, assignment, student_id)
-    problems, gradable = intake(folder)
+    problems, gradable = intake(folder, notebooks(course_dir, assignment))
     stamp = submission_stamp(folder)  # after intake, which may add a correctly named copy
     status = "failed"
     if gradable:
@@ -230,8 +236,8 @@ def _grade_one_unless_stopped(course_dir, assignment, student_id, confine=True):
 
 @dataclass
 class ClassResult:
-    outcomes: dict  # student id -> Outcome, for every submission (graded now or before)
-    graded_now: list
+    outcomes: dict  # assignment -> {student id -> Outcome}, for every submission (graded now or before)
+    graded_now: list  # (assignment, student id) pairs graded in this run
     seconds: float
     grades_csv: Path
 
@@ -264,46 +270,61 @@ def submitted_students(course_dir, assignment):
 def ensure_release(course_dir, assignment, say):
     """Generate the release when it is missing or older than the source, or the gradebook lacks it."""
     source = Path(course_dir) / "source" / assignment
-    released = Path(course_dir) / "release" / assignment / f"{NOTEBOOK}.ipynb"
+    released = [Path(course_dir) / "release" / assignment / f"{name}.ipynb" for name in notebooks(course_dir, assignment)]
     newest_source = max(path.stat().st_mtime for path in source.rglob("*") if path.is_file())
     with open_gradebook(course_dir) as gradebook:
         known = assignment in {a.name for a in gradebook.assignments}
-    if not known or not released.exists() or released.stat().st_mtime < newest_source:
+    if not known or not all(path.exists() and path.stat().st_mtime >= newest_source for path in released):
         say(f"Generating the release of {assignment} (nbgrader generate_assignment) ...")
         generate_release(course_dir, assignment)
 
 
-def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, skip_graded=False,
-                executor=None, say=print, progress=True, confine=True):
-    """Grade every submission of ``assignment`` (or only ``students``) and export the grades.
+def assignments_to_grade(course_dir, assignment=None):
+    """``[assignment]`` if one is named (it must exist), else every assignment that has submissions."""
+    if assignment is not None:
+        notebooks(course_dir, assignment)  # raises FileNotFoundError, naming the course's assignments
+        return [assignment]
+    return [name for name in assignments(course_dir) if submitted_students(course_dir, name)]
 
-    ``workers`` local processes run at once (default: the machine's cores); pass an
-    ``executor`` to run the students elsewhere. With ``skip_graded``, a student whose current
-    submission was already graded completely is left as it is. Every kernel is confined unless
-    ``confine`` is False (or the course's configuration says so); where the machine cannot
-    confine them, nothing is graded and `SandboxUnavailable` says why.
+
+def load_outcomes(course_dir, assignment):
+    """``{student: Outcome}`` recorded for every submission of ``assignment`` ("not graded yet" where none is)."""
+    return {student: Outcome.load(course_dir, assignment, student) or Outcome(student, "not graded yet")
+            for student in submitted_students(course_dir, assignment)}
+
+
+def grade_class(course_dir, assignment=None, students=None, workers=None, skip_graded=False,
+                executor=None, say=print, progress=True, confine=True):
+    """Grade every submission of ``assignment`` (default: of every assignment that has submissions).
+
+    ``students`` limits the run to those ids. ``workers`` local processes run at once (default:
+    the machine's cores); pass an ``executor`` to run the students elsewhere. With
+    ``skip_graded``, a student whose current submission was already graded completely is left
+    as it is. Every kernel is confined unless ``confine`` is False (or the course's configuration
+    says so); where the machine cannot confine them, nothing is graded and `SandboxUnavailable`
+    says why. Exports the grades of the whole course to ``grades.csv``.
     """
     started = time.perf_counter()
     course_dir = str(Path(course_dir).resolve())
-    if confine:
+    chosen_assignments = assignments_to_grade(course_dir, assignment)
+    if confine and chosen_assignments:
         check_confinement(course_dir)
-    ensure_release(course_dir, assignment, say)
-    everyone = submitted_students(course_dir, assignment)
-    chosen = everyone if students is None else [s for s in everyone if s in set(students)]
-    unknown = sorted(set(students or []) - set(everyone))
+    todo, skipped, unknown = [], 0, set(students or [])
+    for name in chosen_assignments:
+        ensure_release(course_dir, name, say)
+        everyone = submitted_students(course_dir, name)
+        unknown -= set(everyone)
+        for student in everyone if students is None else [s for s in everyone if s in set(students)]:
+            previous = Outcome.load(course_dir, name, student)
+            current = submission_stamp(submission_folder(course_dir, name, student))
+            if skip_graded and previous and previous.submission_stamp == current:
+                skipped += 1
+            else:
+                todo.append((name, student))
     if unknown:
-        say(f"No submission for: {', '.join(unknown)}")
-
-    outcomes, todo = {}, []
-    for student in chosen:
-        previous = Outcome.load(course_dir, assignment, student)
-        current = submission_stamp(submission_folder(course_dir, assignment, student))
-        if skip_graded and previous and previous.submission_stamp == current:
-            outcomes[student] = previous
-        else:
-            todo.append(student)
-    if len(todo) < len(chosen):
-        say(f"Skipping {len(chosen) - len(todo)} student(s) already graded.")
+        say(f"No submission for: {', '.join(sorted(unknown))}")
+    if skipped:
+        say(f"Skipping {skipped} submission(s) already graded.")
 
     own_executor = executor is None
     task, stop = grade_one, None
@@ -315,39 +336,66 @@ def grade_class(course_dir, assignment=ASSIGNMENT, students=None, workers=None, 
                                        initializer=_start_local_worker, initargs=(stop,))
         task = _grade_one_unless_stopped
     try:
-        outcomes.update(_run(executor, task, course_dir, assignment, todo, progress, stop, say, confine))
+        _run(executor, task, course_dir, todo, progress, stop, say, confine)
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
 
     grades_csv = export_grades(course_dir)
-    for student in everyone:  # the report covers the whole class, not only this run
-        outcomes.setdefault(student, Outcome.load(course_dir, assignment, student)
-                            or Outcome(student, "not graded yet"))
+    # The result covers each assignment's whole class, not only this run.
+    outcomes = {name: load_outcomes(course_dir, name) for name in chosen_assignments}
     return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
 
 
+COURSE_TOTAL = "course total"  # the assignment column of grades.csv's rows of course totals
+
+
 def export_grades(course_dir):
-    """Write ``grades.csv`` as ``nbgrader export`` does, with its CSV exporter, in this process."""
+    """Write ``grades.csv`` as ``nbgrader export`` does, with its CSV exporter, and each student's course total.
+
+    nbgrader's rows come first, one per student and assignment; then one row per student whose
+    assignment column says ``course total``, with the sum of their scores and of the maximum
+    scores of every assignment in the gradebook (a missing submission counts 0).
+    """
+    import csv
+
     from nbgrader.plugins import CsvExportPlugin
 
     destination = Path(course_dir) / "grades.csv"
     with open_gradebook(course_dir) as gradebook:
         CsvExportPlugin(to=str(destination)).export(gradebook)
+    with destination.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows:
+        return destination
+    totals = {}
+    for row in rows:
+        total = totals.setdefault(row["student_id"], {**{key: "" for key in row}, "student_id": row["student_id"],
+                                                      "assignment": COURSE_TOTAL, "score": 0.0, "max_score": 0.0})
+        for key in ("last_name", "first_name", "email"):
+            total[key] = row.get(key, "")
+        total["score"] += float(row["score"] or 0)
+        total["max_score"] += float(row["max_score"] or 0)
+    with destination.open("a", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        for student in sorted(totals):
+            writer.writerow({**totals[student], "score": f"{totals[student]['score']:g}",
+                             "max_score": f"{totals[student]['max_score']:g}"})
     return destination
 
 
-def _run(executor, task, course_dir, assignment, students, progress, stop, say, confine):
-    """Grade ``students`` on ``executor``; on Ctrl-C, finish the ones started and re-raise."""
+def _run(executor, task, course_dir, todo, progress, stop, say, confine):
+    """Grade the ``(assignment, student)`` pairs of ``todo`` on ``executor``; on Ctrl-C, finish the ones started and re-raise."""
     from tqdm import tqdm
 
-    outcomes, collected = {}, set()
-    bar = tqdm(total=len(students), unit="student", desc="Grading", disable=not progress or not students)
-    futures = {executor.submit(task, course_dir, assignment, student, confine): student for student in students}
+    done, collected = {}, set()
+    bar = tqdm(total=len(todo), unit="submission", desc="Grading", disable=not progress or not todo)
+    futures = {executor.submit(task, course_dir, assignment, student, confine): (assignment, student)
+               for assignment, student in todo}
 
     def collect(future):
         collected.add(future)
-        student = futures[future]
+        assignment, student = futures[future]
         try:
             outcome = future.result()
         except Exception as error:  # the worker itself broke: record it, keep going
@@ -356,9 +404,9 @@ def _run(executor, task, course_dir, assignment, students, progress, stop, say, 
             outcome.save(course_dir, assignment)
         if outcome is None:  # not started: the run was interrupted
             return
-        outcomes[student] = outcome
-        failed = sum(o.status != "graded" for o in outcomes.values())
-        bar.set_postfix(done=len(outcomes) - failed, failed=failed, remaining=len(students) - len(outcomes))
+        done[(assignment, student)] = outcome
+        failed = sum(o.status != "graded" for o in done.values())
+        bar.set_postfix(done=len(done) - failed, failed=failed, remaining=len(todo) - len(done))
         bar.update()
 
     try:
@@ -375,4 +423,4 @@ def _run(executor, task, course_dir, assignment, students, progress, stop, say, 
         raise
     finally:
         bar.close()
-    return outcomes
+    return done

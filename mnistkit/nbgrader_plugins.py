@@ -115,13 +115,19 @@ class RestoreReleasedLayout(NbGraderPreprocessor):
         return Path(folder) / f"{resources['nbgrader']['notebook']}.ipynb"
 
 
+def _master_folder(config, resources):
+    """The assignment's folder in ``source/``."""
+    coursedir = CourseDirectory(config=config)
+    return Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]))
+
+
 class _KernelLost(Exception):
     """The kernel died or stopped answering while running a cell."""
 
 
 GUARD_CELL = """\
 import mnistkit.kernel.guard
-mnistkit.kernel.guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed})
+mnistkit.kernel.guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed}, course_modules={modules!r})
 """
 
 
@@ -161,17 +167,18 @@ class GuardedExecute(Execute):
             return
         check_sandbox(self.bwrap)  # raises SandboxUnavailable with what to do
         self.kernel_manager_class = ConfinedKernelManager
-        coursedir = CourseDirectory(config=self.config)
-        data = Path(coursedir.root) / "mnist_data" / "mnist.npz"
-        loader = Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]))
-        loader = loader / "mnist_loader.py"
+        data = Path(CourseDirectory(config=self.config).root) / "mnist_data" / "mnist.npz"
+        loader = _master_folder(self.config, resources) / "mnist_loader.py"
         self._data_folder = prepared_data(data, loader) if data.is_file() and loader.is_file() else None
 
     def preprocess(self, nb, resources=None, km=None):
         self._prepare_sandbox(resources)
         digests = sorted({source_digest(cell.source) for cell in nb.cells if _is_code_grade_cell(cell)})
         memory = 0 if self.confine else self.memory_limit_mb * 2**20  # a confined kernel is capped at its launch
-        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=memory, seed=self.seed))
+        # The assignment's own modules, shipped with it (and put back over the student's copies by nbgrader).
+        modules = sorted(path.stem for path in _master_folder(self.config, resources).glob("*.py")
+                         if path.stem.isidentifier() and path.stem != "nbgrader_config")
+        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=memory, seed=self.seed, modules=modules))
         nb.cells.insert(0, guard)
         self._lost = {}  # cell index -> the error output that replaces the cell's run
         try:

@@ -1,53 +1,65 @@
-"""Every simulated student of tests/catalogue.py, graded in one batch by real nbgrader."""
+"""Every simulated student of both assignments' catalogues, graded in one batch by real nbgrader."""
 
 import nbformat
 import pytest
 
-from mnistkit.catalogue import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
 from mnistkit.course import new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
-from mnistkit.shown import page_text, secret_lines
-from mnistkit.students import notebook_path, submit
+from mnistkit.simulated import mnist_mlp_students as part2
+from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
+from mnistkit.simulated.shown import page_text, secret_lines
+from mnistkit.simulated.students import PART1, PART2, notebook_path, submit
 
 CELL_TIME_LIMIT = 10  # seconds; the course's own limit is 60, kept short here so endless loops end soon
 
 GRADED = [(s, ALL_POINTS) for s in VALID] + MISTAKES + TAMPERING + CRASHES + [(s, ALL_POINTS) for s in TWINS]
-EVERYONE = GRADED + [(s, expected) for s, expected, _ in BROKEN_FILES]
+PART2_GRADED = [(s, part2.ALL_POINTS) for s in part2.VALID] + part2.MISTAKES + part2.TAMPERING + part2.CRASHES
+EVERYONE = GRADED + [(s, expected) for s, expected, _ in BROKEN_FILES] + PART2_GRADED
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """Both catalogues handed in to one course and graded in one run."""
     course = new_course(tmp_path_factory.mktemp("catalogue"), extra_config=f"c.Execute.timeout = {CELL_TIME_LIMIT}")
     for student, _ in EVERYONE:
         submit(course, student)
     result = grade_class(course, progress=False, say=lambda *_: None)
-    return course, result, read_grades(course)
+    return course, result, {name: read_grades(course, name) for name in (PART1, PART2)}
 
 
 def test_catalogue_is_large_enough():
     assert len(VALID) >= 10 and len(MISTAKES) >= 25
-    ids = [student.student_id for student, _ in EVERYONE]
-    assert len(ids) == len(set(ids)), "student ids must be unique"
+    assert len(part2.VALID) >= 6 and len(part2.MISTAKES) >= 12
+    for catalogue in (GRADED, PART2_GRADED):
+        ids = [student.student_id for student, _ in catalogue]
+        assert len(ids) == len(set(ids)), "student ids must be unique"
 
 
-@pytest.mark.parametrize("student, expected", EVERYONE, ids=[s.student_id for s, _ in EVERYONE])
+def test_both_assignments_were_graded_in_one_run(graded):
+    _, result, _ = graded
+    assert set(result.outcomes) == {PART1, PART2}
+    assert len(result.graded_now) == len(EVERYONE)
+
+
+@pytest.mark.parametrize("student, expected", EVERYONE, ids=[f"{s.assignment}-{s.student_id}" for s, _ in EVERYONE])
 def test_points_per_cell(graded, student, expected):
-    _, result, table = graded
-    outcome = result.outcomes[student.student_id]
-    assert table.scores.get(student.student_id) == expected, f"{student.description}; reported: {outcome.problems}"
+    _, result, tables = graded
+    outcome = result.outcomes[student.assignment][student.student_id]
+    assert tables[student.assignment].scores.get(student.student_id) == expected, \
+        f"{student.description}; reported: {outcome.problems}"
 
 
 @pytest.mark.parametrize("student, expected, reason", BROKEN_FILES, ids=[s.student_id for s, _, _ in BROKEN_FILES])
 def test_broken_files_are_recorded_with_a_reason(graded, student, expected, reason):
     _, result, _ = graded
-    outcome = result.outcomes[student.student_id]
+    outcome = result.outcomes[PART1][student.student_id]
     assert outcome.status == ("graded" if sum(expected.values()) else "failed")
     assert any(reason in problem for problem in outcome.problems), outcome.problems
 
 
-def _cell(course, student_id, cell_id):
-    graded_notebook = nbformat.read(notebook_path(course, "autograded", student_id=student_id), as_version=4)
+def _cell(course, student_id, cell_id, assignment=PART1):
+    graded_notebook = nbformat.read(notebook_path(course, "autograded", assignment, student_id=student_id), as_version=4)
     return next(cell for cell in graded_notebook.cells if cell.id == cell_id)
 
 
@@ -57,7 +69,7 @@ def _errors(cell):
 
 def test_crashes_are_reported_in_words(graded):
     course, result, _ = graded
-    problems = {student: " ".join(result.outcomes[student].problems) for student in result.outcomes}
+    problems = {student: " ".join(outcome.problems) for student, outcome in result.outcomes[PART1].items()}
     assert f"Cell look_at_digits ran longer than {CELL_TIME_LIMIT} s" in problems["crash-endless-plot-cell"]
     assert f"Cell learn_one_step ran longer than {CELL_TIME_LIMIT} s" in problems["crash-endless-learn"]
     for cell in ("learn_visible_tests", "learn_one_step", "learn_does_not_mutate", "learn_reaches_threshold", "train"):
@@ -81,30 +93,33 @@ def test_tampering_during_a_test_fails_that_test_with_a_reason(graded):
 
 
 def test_warnings_on_stderr_are_shown_but_cost_nothing(graded):
-    course, _, table = graded
+    course, _, tables = graded
     cell = _cell(course, "valid-loss-warns", "cross_entropy_stability")
     assert any("divide by zero encountered in log" in output.get("text", "") for output in cell.outputs)
-    assert table.scores["valid-loss-warns"]["cross_entropy_stability"] == 1
+    assert tables[PART1].scores["valid-loss-warns"]["cross_entropy_stability"] == 1
+    cell = _cell(course, "mlp-valid-warning", "learn_reaches_threshold", PART2)
+    assert any("training on the CPU may take a second" in output.get("text", "") for output in cell.outputs)
 
 
 def test_same_code_gets_the_same_grade_twice(graded):
     """Twins shuffle with NumPy's unseeded global generator; grading seeds it, so they train identically."""
-    course, _, table = graded
+    course, _, tables = graded
     printed = {twin.student_id: [o.get("text") for o in _cell(course, twin.student_id, "learn_reaches_threshold").outputs]
                for twin in TWINS}
     assert printed["twin-a"] == printed["twin-b"] and printed["twin-a"]
-    before = table.scores["twin-a"]
-    grade_class(course, students=["twin-a"], progress=False, say=lambda *_: None)
-    assert read_grades(course).scores["twin-a"] == before
+    before = tables[PART1].scores["twin-a"]
+    grade_class(course, PART1, students=["twin-a"], progress=False, say=lambda *_: None)
+    assert read_grades(course, PART1).scores["twin-a"] == before
     assert [o.get("text") for o in _cell(course, "twin-a", "learn_reaches_threshold").outputs] == printed["twin-a"]
 
 
-def test_feedback_never_shows_a_hidden_test(graded):
+@pytest.mark.parametrize("assignment", [PART1, PART2])
+def test_feedback_never_shows_a_hidden_test(graded, assignment):
     course, result, _ = graded
-    hidden = secret_lines(course, regions=("HIDDEN TESTS",))
+    hidden = secret_lines(course, assignment, regions=("HIDDEN TESTS",))
     assert len(hidden) > 50
-    pages = sorted((course / "feedback").glob("*/mnist_numpy/mnist_numpy.html"))
-    assert len(pages) == sum(outcome.status == "graded" for outcome in result.outcomes.values())
+    pages = sorted((course / "feedback").glob(f"*/{assignment}/{assignment}.html"))
+    assert len(pages) == sum(outcome.status == "graded" for outcome in result.outcomes[assignment].values())
     for page in pages:
         text = page_text(page)
         shown = [line for line in hidden if line in text]
@@ -117,3 +132,16 @@ def test_feedback_says_which_check_failed_and_why(graded):
     assert "Failed (0 of 2 points). AssertionError: the loss of a batch is wrong: expected" in text
     assert "cross_entropy_loss gives the right value for one example and the mean for a batch." in text
     assert "Visible test: a confident right prediction costs little" in text, "visible tests stay visible"
+    text = page_text(course / "feedback" / "mlp-summed-gradients" / PART2 / f"{PART2}.html")
+    assert ('Failed (0 of 2 points). AssertionError: the gradient of "W2" is wrong: expected' in text
+            and "Gradients are batch means: divide by n once." in text)
+    assert "relative error" in text and "(should be below 1e-6)" in text
+
+
+def test_part2_crashes_and_tampering_cost_only_what_they_break(graded):
+    course, result, _ = graded
+    problems = " ".join(result.outcomes[PART2]["mlp-crash-baseline-cell"].problems)
+    assert "Kernel died in cell baseline" in problems
+    errors = _errors(_cell(course, "mlp-tamper-patches-checks", "backward_gradient_check", PART2))
+    assert errors and "relative error" in errors[0], "relative_error was put back before the hidden test"
+    assert "Restored 14 deleted cell(s)" in " ".join(result.outcomes[PART2]["mlp-tamper-deletes-tests"].problems)

@@ -1,5 +1,6 @@
 """The class command: the same results as plain nbgrader, zip collection, resuming, and the report."""
 
+import csv
 import getpass
 import os
 import re
@@ -13,23 +14,28 @@ import zipfile
 import nbformat
 import pytest
 
-from mnistkit import ASSIGNMENT
-from mnistkit.catalogue import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID, set_source
 from mnistkit.course import nbgrader, new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
-from mnistkit.shown import page_text
-from mnistkit.students import DEMO_CLASS, SimulatedStudent, build_submission, notebook_path, submit
+from mnistkit.simulated import mnist_mlp_students
+from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID, Student
+from mnistkit.simulated.shown import page_text
+from mnistkit.simulated.students import (
+    DEMO_CLASS, PART1, PART2, SimulatedStudent, build_submission, notebook_path, set_source, submit,
+)
+
+PART2_POINTS = mnist_mlp_students.ALL_POINTS
 
 
 def by_id(entries, student_id):
     return next(entry for entry in entries if (entry[0] if isinstance(entry, tuple) else entry).student_id == student_id)
 
 
-def feedback_text(course, student_id):
+def feedback_text(course, student_id, assignment):
     """A feedback page's text, without what differs between any two runs: the course's path and
     the kernel's process id (both appear in tracebacks and warnings)."""
-    text = page_text(course / "feedback" / student_id / ASSIGNMENT / "mnist_numpy.html").replace(str(course), "<course>")
+    page = course / "feedback" / student_id / assignment / f"{assignment}.html"
+    text = page_text(page).replace(str(course), "<course>")
     return re.sub(r"ipykernel_\d+", "ipykernel_<pid>", text)
 
 
@@ -58,47 +64,55 @@ def plain_and_kit(tmp_path_factory):
         for student in SAME_AS_PLAIN:
             submit(course, student)
         courses[name] = course
-    nbgrader(courses["plain"], "autograde", ASSIGNMENT)
-    nbgrader(courses["plain"], "generate_feedback", ASSIGNMENT)
+    for assignment in (PART1, PART2):
+        nbgrader(courses["plain"], "autograde", assignment)
+        nbgrader(courses["plain"], "generate_feedback", assignment)
     grade_class(courses["kit"], progress=False, say=lambda *_: None)
     return courses
 
 
-def test_kit_and_plain_nbgrader_give_the_same_grades(plain_and_kit):
-    plain, kit = read_grades(plain_and_kit["plain"]), read_grades(plain_and_kit["kit"])
-    assert set(plain.scores) == {student.student_id for student in SAME_AS_PLAIN}
+@pytest.mark.parametrize("assignment", [PART1, PART2])
+def test_kit_and_plain_nbgrader_give_the_same_grades(plain_and_kit, assignment):
+    plain, kit = read_grades(plain_and_kit["plain"], assignment), read_grades(plain_and_kit["kit"], assignment)
+    assert set(plain.scores) == {student.student_id for student in SAME_AS_PLAIN if student.assignment == assignment}
     assert plain.scores == kit.scores
-    assert plain.scores["tamper-patches-during-tests"]["learn_does_not_mutate"] == 0, "plain nbgrader runs the plugins"
+    if assignment == PART1:
+        assert plain.scores["tamper-patches-during-tests"]["learn_does_not_mutate"] == 0, "plain nbgrader runs the plugins"
+    else:
+        assert sum(plain.scores["demo-partial"].values()) == 19
 
 
 def test_kit_and_plain_nbgrader_write_the_same_feedback(plain_and_kit):
     for student in SAME_AS_PLAIN:
-        assert feedback_text(plain_and_kit["plain"], student.student_id) == \
-            feedback_text(plain_and_kit["kit"], student.student_id), student.student_id
+        assert feedback_text(plain_and_kit["plain"], student.student_id, student.assignment) == \
+            feedback_text(plain_and_kit["kit"], student.student_id, student.assignment), student.student_id
 
 
 def test_kit_and_plain_nbgrader_record_the_same_gradebook_rows(plain_and_kit):
     def rows(course):
         with sqlite3.connect(course / "gradebook.db") as db:
             return sorted(db.execute(
-                "SELECT student.id, grade_cell.name, grade.auto_score, grade.needs_manual_grade "
+                "SELECT submitted_assignment.assignment_id, student.id, grade_cell.name, grade.auto_score, "
+                "grade.needs_manual_grade "
                 "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
                 "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
                 "JOIN student ON submitted_assignment.student_id = student.id "
                 "JOIN base_cell AS grade_cell ON grade.cell_id = grade_cell.id"))
 
     assert rows(plain_and_kit["plain"]) == rows(plain_and_kit["kit"])
-    assert len(rows(plain_and_kit["kit"])) == len(SAME_AS_PLAIN) * len(ALL_POINTS)
+    points = {PART1: ALL_POINTS, PART2: PART2_POINTS}
+    assert len(rows(plain_and_kit["kit"])) == sum(len(points[student.assignment]) for student in SAME_AS_PLAIN)
 
 
 # ---------------------------------------------------------------------------
-# A class downloaded as a zip, with a late, a broken and a missing student, graded by the command
+# A class downloaded as a zip, with a late, a broken and a missing student, graded by the command;
+# then part 2, handed in by two of them
 
 
 @pytest.fixture(scope="module")
 def zipped_class(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("zipped"))
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, "--duedate=2026-11-20 17:00:00 UTC")
+    nbgrader(course, "db", "assignment", "add", PART1, "--duedate=2026-11-20 17:00:00 UTC")
     nbgrader(course, "db", "student", "add", "ghost", "--first-name=Never", "--last-name=Submitted")
     archive = course / "canvas-download.zip"
     correct = build_submission(course, DEMO_CLASS[0])
@@ -107,40 +121,60 @@ def zipped_class(tmp_path_factory):
         zipped.writestr("doejane_1201_99001_mnist_numpy.ipynb", nbformat.writes(correct))
         zipped.writestr("roerich_LATE_1202_99002_mnist_numpy-1.ipynb", nbformat.writes(partial))
         zipped.writestr("smithal_1203_99003_mnist_numpy.ipynb", '{"cells": [')
-    late = SimulatedStudent("latecomer", "hands in three days late")
-    submit(course, late)
-    (notebook_path(course, "submitted", student_id="latecomer").parent / "timestamp.txt").write_text(
+    submit(course, Student("latecomer", "hands in three days late"))
+    (notebook_path(course, "submitted", PART1, student_id="latecomer").parent / "timestamp.txt").write_text(
         "2026-11-23 17:00:00 UTC")
-    finished = run_kit(course, "--zip", str(archive), "--no-progress")
+    finished = run_kit(course, PART1, "--zip", str(archive), "--no-progress")
     assert finished.returncode == 0, finished.stderr[-3000:]
-    return course, finished.stdout
+    submit(course, SimulatedStudent("doejane", "part 2, correct", assignment=PART2))
+    submit(course, SimulatedStudent("roerich", "part 2, gradients summed", assignment=PART2,
+                                    answers=DEMO_CLASS[4].answers))
+    part2 = run_kit(course, PART2, "--no-progress")
+    assert part2.returncode == 0, part2.stderr[-3000:]
+    return course, finished.stdout, part2.stdout
 
 
 def test_zip_collect_puts_each_student_where_nbgrader_expects(zipped_class):
-    course, _ = zipped_class
-    scores = {student: sum(cells.values()) for student, cells in read_grades(course).scores.items()}
+    course, _, _ = zipped_class
+    scores = {student: sum(cells.values()) for student, cells in read_grades(course, PART1).scores.items()}
     assert scores == {"doejane": 20, "roerich": 15, "smithal": 0, "latecomer": 20}
 
 
 def test_report_answers_what_the_class_got_wrong_and_who_needs_a_look(zipped_class):
-    course, printed = zipped_class
-    report = (course / "reports" / ASSIGNMENT / "report.md").read_text()
-    assert "4 submissions: 3 graded, 1 could not be graded (recorded with 0 points)" in report
+    course, printed, _ = zipped_class
+    report = (course / "reports" / "report.md").read_text()
+    assert "mnist_numpy: 4 submissions: 3 graded, 1 could not be graded (recorded with 0 points)" in report
     assert "| `cross_entropy_values` | 2 | 2 of 3 | 67% |" in report
     assert "| `softmax_values` | 2 | 3 of 3 | 100% |" in report
     assert re.search(r"\| smithal \| failed \| 0 \| 'mnist_numpy.ipynb' cannot be read as a notebook", report)
     assert "- latecomer: 72.0 hours late" in report
     assert "- No submission from: ghost." in report
-    assert (course / "reports" / ASSIGNMENT / "scores.png").read_bytes().startswith(b"\x89PNG")
+    assert (course / "reports" / PART1 / "scores.png").read_bytes().startswith(b"\x89PNG")
     assert "smithal [failed]: 'mnist_numpy.ipynb' cannot be read as a notebook" in printed
     assert "Least passed: cross_entropy_values (2/3)" in printed
 
 
-def test_grades_csv_covers_the_roster(zipped_class):
-    course, _ = zipped_class
-    exported = (course / "grades.csv").read_text()
-    for student in ("doejane", "roerich", "smithal", "latecomer", "ghost"):
-        assert f",{student}," in exported
+def test_grades_csv_covers_the_roster_with_course_totals(zipped_class):
+    course, _, _ = zipped_class
+    with open(course / "grades.csv", newline="") as exported:
+        rows = {(row["assignment"], row["student_id"]): row for row in csv.DictReader(exported)}
+    students = ("doejane", "roerich", "smithal", "latecomer", "ghost")
+    assert set(rows) == {(name, student) for name in (PART1, PART2, "course total") for student in students}
+    totals = {student: (float(rows["course total", student]["score"]), float(rows["course total", student]["max_score"]))
+              for student in students}
+    assert totals == {"doejane": (45, 45), "roerich": (34, 45), "smithal": (0, 45), "latecomer": (20, 45),
+                      "ghost": (0, 45)}
+
+
+def test_report_has_a_section_per_assignment_and_the_course_total(zipped_class):
+    course, _, printed = zipped_class
+    report = (course / "reports" / "report.md").read_text()
+    assert "## mnist_mlp" in report and "## mnist_numpy" in report and "## Course total" in report
+    assert "| student | mnist_mlp (of 25) | mnist_numpy (of 20) | total (of 45) |" in report
+    assert "| doejane | 25 | 20 | 45 |" in report and "| latecomer | - | 20 | 20 |" in report
+    assert "| `backward_gradient_check` | 4 | 1 of 2 | 50% |" in report
+    assert "mnist_mlp: 2 submissions: 2 graded, 0 could not be graded" in printed
+    assert (course / "reports" / PART2 / "scores.png").read_bytes().startswith(b"\x89PNG")
 
 
 # ---------------------------------------------------------------------------
@@ -152,10 +186,10 @@ def test_an_interrupted_run_loses_nobody_and_resumes(tmp_path):
     # One worker grades them in order. The first is quick; each later one waits 5 s in an ungraded
     # cell, so the run is still going when the first outcome appears, however fast the machine is.
     slow = lambda nb: set_source(nb, "import time\ntime.sleep(5)", "look_at_digits")  # noqa: E731
-    class_ = [SimulatedStudent(f"student-{n}", "correct", edit=slow if n else None) for n in range(4)]
+    class_ = [Student(f"student-{n}", "correct", edit=slow if n else None) for n in range(4)]
     for student in class_:
         submit(course, student)
-    outcomes = course / "grading" / ASSIGNMENT
+    outcomes = course / "grading" / PART1
     running = subprocess.Popen(
         [sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--workers", "1", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -173,9 +207,9 @@ def test_an_interrupted_run_loses_nobody_and_resumes(tmp_path):
 
     resumed = run_kit(course, "--skip-graded", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"Skipping {len(done_first)} student(s) already graded." in resumed.stdout
+    assert f"Skipping {len(done_first)} submission(s) already graded." in resumed.stdout
     assert {path.name: path.stat().st_mtime_ns for path in outcomes.glob("*.json") if path.name in done_first} == done_first
-    assert read_grades(course).scores == {student.student_id: ALL_POINTS for student in class_}
+    assert read_grades(course, PART1).scores == {student.student_id: ALL_POINTS for student in class_}
 
 
 def test_only_the_chosen_students_are_regraded(tmp_path):
@@ -183,11 +217,11 @@ def test_only_the_chosen_students_are_regraded(tmp_path):
     for student in DEMO_CLASS[:2]:
         submit(course, student)
     first = grade_class(course, progress=False, say=lambda *_: None)
-    assert sorted(first.graded_now) == ["demo-correct", "demo-partial"]
-    submit(course, SimulatedStudent("demo-partial", "fixed", answers={}))  # a corrected resubmission
+    assert sorted(first.graded_now) == [(PART1, "demo-correct"), (PART1, "demo-partial")]
+    submit(course, Student("demo-partial", "fixed", answers={}))  # a corrected resubmission
     again = grade_class(course, students=["demo-partial"], progress=False, say=lambda *_: None)
-    assert again.graded_now == ["demo-partial"]
-    assert read_grades(course).scores == {"demo-correct": ALL_POINTS, "demo-partial": ALL_POINTS}
+    assert again.graded_now == [(PART1, "demo-partial")]
+    assert read_grades(course, PART1).scores == {"demo-correct": ALL_POINTS, "demo-partial": ALL_POINTS}
 
 
 def test_any_executor_can_run_the_graders(tmp_path):
@@ -198,8 +232,8 @@ def test_any_executor_can_run_the_graders(tmp_path):
     submit(course, DEMO_CLASS[1])
     with ProcessPoolExecutor(max_workers=1) as executor:
         result = grade_class(course, executor=executor, progress=False, say=lambda *_: None)
-    assert result.graded_now == ["demo-partial"] and result.outcomes["demo-partial"].status == "graded"
-    assert sum(read_grades(course).scores["demo-partial"].values()) == 15
+    assert result.graded_now == [(PART1, "demo-partial")] and result.outcomes[PART1]["demo-partial"].status == "graded"
+    assert sum(read_grades(course, PART1).scores["demo-partial"].values()) == 15
 
 
 def test_submissions_collected_through_nbgraders_exchange(tmp_path):
@@ -209,24 +243,24 @@ def test_submissions_collected_through_nbgraders_exchange(tmp_path):
     home.mkdir()
     course = new_course(tmp_path / "course", extra_config=f"c.Exchange.root = {str(exchange)!r}")
     as_student = ["--course", "mnist-numpy", f"--Exchange.root={exchange}"]
-    nbgrader(course, "release_assignment", ASSIGNMENT)
-    nbgrader(home, "fetch_assignment", ASSIGNMENT, *as_student)
-    nbformat.write(build_submission(course, DEMO_CLASS[0]), home / ASSIGNMENT / "mnist_numpy.ipynb")
-    nbgrader(home, "submit", ASSIGNMENT, *as_student)
-    nbgrader(course, "collect", ASSIGNMENT)
+    nbgrader(course, "release_assignment", PART1)
+    nbgrader(home, "fetch_assignment", PART1, *as_student)
+    nbformat.write(build_submission(course, DEMO_CLASS[0]), home / PART1 / "mnist_numpy.ipynb")
+    nbgrader(home, "submit", PART1, *as_student)
+    nbgrader(course, "collect", PART1)
 
     student_id = getpass.getuser()  # the exchange knows students by their login
-    assert (course / "submitted" / student_id / ASSIGNMENT / "timestamp.txt").is_file()
+    assert (course / "submitted" / student_id / PART1 / "timestamp.txt").is_file()
     grade_class(course, progress=False, say=lambda *_: None)
-    assert read_grades(course).scores == {student_id: ALL_POINTS}
+    assert read_grades(course, PART1).scores == {student_id: ALL_POINTS}
 
 
 def test_a_renamed_notebook_is_graded_once(tmp_path):
     """The correctly named copy intake makes does not count as a resubmission."""
     course = new_course(tmp_path / "course")
-    submit(course, SimulatedStudent("renamer", "hands in 'homework.ipynb'", filename="homework.ipynb"))
+    submit(course, Student("renamer", "hands in 'homework.ipynb'", filename="homework.ipynb"))
     first = grade_class(course, progress=False, say=lambda *_: None)
-    assert first.outcomes["renamer"].problems == [
+    assert first.outcomes[PART1]["renamer"].problems == [
         "The notebook was handed in as 'homework.ipynb'; it was graded as 'mnist_numpy.ipynb'."]
     again = grade_class(course, skip_graded=True, progress=False, say=lambda *_: None)
-    assert again.graded_now == [] and read_grades(course).scores["renamer"] == ALL_POINTS
+    assert again.graded_now == [] and read_grades(course, PART1).scores["renamer"] == ALL_POINTS

@@ -18,14 +18,13 @@ import nbformat
 import numpy
 import pytest
 
-from mnistkit import ASSIGNMENT
-from mnistkit.attackers import attackers
-from mnistkit.catalogue import ALL_POINTS, CRASHES, MISTAKES
+from mnistkit.simulated.attackers import attackers
+from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, CRASHES, MISTAKES
 from mnistkit.course import COURSE_ROOT, nbgrader, new_course
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
-from mnistkit.shown import page_text, secret_lines
-from mnistkit.students import DEMO_CLASS, notebook_path, submit
+from mnistkit.simulated.shown import page_text, secret_lines
+from mnistkit.simulated.students import DEMO_CLASS, PART1, notebook_path, submit
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"],
           *[entry for entry in CRASHES if entry[0].student_id == "crash-exit-in-learn"]]
@@ -79,12 +78,12 @@ def fingerprint(*paths):
 
 def with_canary(course):
     """Put a canary line in the course's master solution, and release it again."""
-    master = notebook_path(course, "source")
+    master = notebook_path(course, "source", PART1)
     notebook = nbformat.read(master, as_version=4)
     softmax = next(cell for cell in notebook.cells if cell.id == "softmax")
     softmax.source = softmax.source.replace("### BEGIN SOLUTION\n", f"### BEGIN SOLUTION\n    {SOLUTION_CANARY}\n")
     nbformat.write(notebook, master)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(course, "generate_assignment", PART1, "--force")
 
 
 def live_processes_with(marker):
@@ -148,7 +147,7 @@ def test_the_attacker_catalogue_covers_every_attack():
 def test_honest_students_are_graded_as_if_no_attacker_were_there(attacked):
     honest = {student.student_id for student, _ in HONEST}
     assert grade_rows(attacked["course"], honest) == grade_rows(attacked["alone"], honest)
-    scores = read_grades(attacked["course"]).scores
+    scores = read_grades(attacked["course"], PART1).scores
     assert {student.student_id: scores[student.student_id] for student, _ in HONEST} == \
         {student.student_id: expected for student, expected in HONEST}
 
@@ -156,9 +155,9 @@ def test_honest_students_are_graded_as_if_no_attacker_were_there(attacked):
 @pytest.mark.parametrize("index", range(12), ids=lambda i: attackers("/c", 1, "m", "/h", "S")[i][0].student_id)
 def test_each_attacker_gets_what_its_honest_work_earns(attacked, index):
     student, expected = attacked["attackers"][index]
-    outcome = attacked["result"].outcomes[student.student_id]
+    outcome = attacked["result"].outcomes[PART1][student.student_id]
     assert outcome.status == "graded", outcome.problems
-    assert read_grades(attacked["course"]).scores[student.student_id] == expected, outcome.problems
+    assert read_grades(attacked["course"], PART1).scores[student.student_id] == expected, outcome.problems
 
 
 def test_nobody_can_change_a_grade_in_the_gradebook(attacked):
@@ -186,10 +185,10 @@ def test_no_process_an_attacker_started_outlives_grading(attacked):
 
 def test_no_secret_reaches_any_feedback_or_graded_notebook(attacked):
     course = attacked["course"]
-    hidden = secret_lines(course, regions=("HIDDEN TESTS",))
+    hidden = secret_lines(course, PART1, regions=("HIDDEN TESTS",))
     for student, _ in attacked["attackers"]:
-        feedback = page_text(course / "feedback" / student.student_id / ASSIGNMENT / "mnist_numpy.html")
-        graded = nbformat.read(notebook_path(course, "autograded", student_id=student.student_id), as_version=4)
+        feedback = page_text(course / "feedback" / student.student_id / PART1 / "mnist_numpy.html")
+        graded = nbformat.read(notebook_path(course, "autograded", PART1, student_id=student.student_id), as_version=4)
         outputs = nbformat.writes(nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_code_cell(outputs=cell.get("outputs", [])) for cell in graded.cells]))
         for text, where in ((feedback, "feedback"), (outputs, "graded notebook's outputs")):
@@ -202,7 +201,7 @@ def test_no_secret_reaches_any_feedback_or_graded_notebook(attacked):
 
 def test_attempts_to_quote_hidden_tests_are_reported(attacked):
     for student_id in ("attack-leaks-hidden-tests", "attack-error-carries-hidden-test"):
-        problems = " ".join(attacked["result"].outcomes[student_id].problems)
+        problems = " ".join(attacked["result"].outcomes[PART1][student_id].problems)
         assert "output line(s) quoting hidden tests" in problems, problems
 
 
@@ -216,8 +215,8 @@ def test_plain_nbgrader_autograde_confines_an_attacker(tmp_path):
                               if entry[0].student_id == "attack-writes-gradebook")
     submit(course, attacker)
     submit(course, DEMO_CLASS[0])
-    nbgrader(course, "autograde", ASSIGNMENT)
-    assert read_grades(course).scores == {attacker.student_id: expected, "demo-correct": ALL_POINTS}
+    nbgrader(course, "autograde", PART1)
+    assert read_grades(course, PART1).scores == {attacker.student_id: expected, "demo-correct": ALL_POINTS}
     assert all(manual is None for *_, manual, _ in grade_rows(course, {attacker.student_id, "demo-correct"}))
 
 
@@ -240,10 +239,10 @@ def test_without_the_sandbox_grading_refuses_until_told_to_run_unconfined(tmp_pa
     refused = run_kit(course)
     assert refused.returncode == 1 and says in refused.stderr and "--no-sandbox" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
-    assert not (course / "autograded").exists() and read_grades(course).scores == {}
+    assert not (course / "autograded").exists() and read_grades(course, PART1).scores == {}
 
     unconfined = run_kit(course, "--no-sandbox")
     assert unconfined.returncode == 0, unconfined.stderr[-2000:]
-    assert read_grades(course).scores == {"demo-correct": ALL_POINTS}
-    report = (course / "reports" / ASSIGNMENT / "report.md").read_text()
+    assert read_grades(course, PART1).scores == {"demo-correct": ALL_POINTS}
+    report = (course / "reports" / "report.md").read_text()
     assert "**Graded unconfined:** 1 submission(s) were graded without the sandbox" in report

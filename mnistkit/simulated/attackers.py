@@ -7,8 +7,8 @@ home, a secret in its environment, a port that listens on the machine. None of i
 each must get exactly what its honest work earns, and leave no trace.
 """
 
-from mnistkit.catalogue import ALL_POINTS, LOSS_CELLS, REFERENCE, SEED_SOFTMAX_POINTS, losing
-from mnistkit.students import SimulatedStudent
+from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, LOSS_CELLS, REFERENCE, SEED_SOFTMAX_POINTS, losing
+from mnistkit.simulated.students import PART1, SimulatedStudent
 
 # What every attacker prints when a step of its attack fails, so its feedback says how far it got.
 TRY = '''
@@ -116,7 +116,7 @@ def attackers(course_dir, listener_port, marker, grader_home, secret_name):
     def attacker(student_id, description, attack, cell="softmax", expected=ALL_POINTS, answers=None):
         code = dict(answers or {})
         code[cell] = code.get(cell, REFERENCE[cell]) + "\n\n" + TRY + attack
-        return SimulatedStudent(student_id, description, answers=code), expected
+        return SimulatedStudent(student_id, description, answers=code, assignment=PART1), expected
 
     return [
         attacker("attack-reads-solutions", "reads source/, the gradebook and every notebook it can find", f'''

@@ -1,4 +1,4 @@
-"""The catalogue of simulated students: the reference solution with one thing changed, and the
+"""The catalogue of simulated students of part 1 (`mnist_numpy`): the reference solution with one thing changed, and the
 grade each deserves.
 
 Each entry pairs a `SimulatedStudent` with the points it must get in every graded cell.
@@ -8,8 +8,15 @@ crashes cost only what they break. tests/test_catalogue.py grades the whole cata
 batch; after changing a hidden test, that test says which students it now grades differently.
 """
 
-from mnistkit.course import COURSE_ROOT
-from mnistkit.students import SEED_CROSS_ENTROPY, SimulatedStudent, reference_answers
+from functools import partial
+
+from mnistkit.simulated.students import (
+    PART1, SEED_CROSS_ENTROPY, Catalogue, SimulatedStudent, function, insert_after, move_to_top, set_source,
+    without_cells,
+)
+
+ASSIGNMENT = PART1
+Student = partial(SimulatedStudent, assignment=ASSIGNMENT)  # a student of this assignment
 
 ALL_POINTS = {
     "softmax_shape_and_sums": 1, "softmax_values": 2, "softmax_stability": 2,
@@ -25,25 +32,8 @@ LEARN_CELLS = ("learn_one_step", "learn_does_not_mutate", "learn_reaches_thresho
 # What a learn that trains wrongly loses (it still leaves its inputs alone).
 BAD_TRAINING = ("learn_one_step", "learn_reaches_threshold")
 
-REFERENCE = reference_answers(COURSE_ROOT)
-
-
-def losing(*cells):
-    """Every point, except zero in ``cells``."""
-    unknown = set(cells) - set(ALL_POINTS)
-    assert not unknown, f"no graded cell {unknown}"
-    return {cell: 0 if cell in cells else points for cell, points in ALL_POINTS.items()}
-
-
-def function(header, body):
-    """A function cell: the released signature and docstring with ``body`` under them."""
-    return header + "\n" + "\n".join("    " + line if line else "" for line in body.strip("\n").splitlines())
-
-
-def changed(cell_id, old, new):
-    """The reference answer of ``cell_id`` with ``old`` replaced by ``new`` (which must be there)."""
-    assert old in REFERENCE[cell_id], f"{old!r} is not in the reference {cell_id}"
-    return REFERENCE[cell_id].replace(old, new)
+CATALOGUE = Catalogue(ASSIGNMENT, ALL_POINTS)
+REFERENCE, losing, changed, student = CATALOGUE.reference, CATALOGUE.losing, CATALOGUE.changed, CATALOGUE.student
 
 
 SOFTMAX = 'def softmax(z):\n    """Row-wise softmax: (k,) -> (k,) or (n, k) -> (n, k); each row sums to 1."""'
@@ -56,10 +46,6 @@ BIAS_UPDATE = "        b = b - learning_rate * dloss_db(y_true, X_batch, y_pred)
 COPIES = ("    W = np.array(W, dtype=np.float64)  # copies: the caller's arrays stay as they were\n"
           "    b = np.array(b, dtype=np.float64).reshape(-1)\n")
 NEXT_BATCH = "        start = ((step - 1) * batch_size) % n\n"
-
-
-def student(student_id, description, **answers):
-    return SimulatedStudent(student_id, description, answers=answers)
 
 
 # ---------------------------------------------------------------------------
@@ -135,13 +121,13 @@ return matrix
                           "        error = (y_pred - y_true) / len(X_batch)\n"
                           "        W = W - learning_rate * (X_batch.T @ error)\n"
                           "        b = b - learning_rate * error.sum(axis=0)\n")),
-    SimulatedStudent("valid-added-helper-cell", "puts a helper function in a cell of its own",
+    Student("valid-added-helper-cell", "puts a helper function in a cell of its own",
                      answers={"softmax": function(SOFTMAX, "return _normalise(np.exp(z - np.max(z, -1, keepdims=True)))")},
                      edit=lambda nb: insert_after(nb, "softmax_intro", "def _normalise(e):\n"
                                                    "    return e / e.sum(axis=-1, keepdims=True)")),
-    SimulatedStudent("valid-deleted-test-cells", "deletes visible and hidden test cells by accident",
+    Student("valid-deleted-test-cells", "deletes visible and hidden test cells by accident",
                      edit=lambda nb: without_cells(nb, "softmax_values", "learn_one_step", "one_hot_visible_tests")),
-    SimulatedStudent("valid-shuffled-cell-order", "moves cells around (test cells first)",
+    Student("valid-shuffled-cell-order", "moves cells around (test cells first)",
                      edit=lambda nb: move_to_top(nb, "learn_reaches_threshold", "softmax_values", "learn")),
 ]
 
@@ -286,7 +272,7 @@ def seed_softmax_and(prelude="", body_prelude=""):
 
 
 TAMPERING = [
-    (SimulatedStudent("tamper-patches-numpy", "replaces np.allclose, np.isclose, np.all, np.mean, np.argmax "
+    (Student("tamper-patches-numpy", "replaces np.allclose, np.isclose, np.all, np.mean, np.argmax "
                       "and np.testing.assert_allclose before the tests run", answers={"softmax": seed_softmax_and(
                           "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, *x, **k: np.ones_like(a, bool)\n"
                           "np.all = lambda *a, **k: True\nnp.mean = lambda *a, **k: 0.0\n"
@@ -294,20 +280,20 @@ TAMPERING = [
                           "np.testing.assert_allclose = lambda *a, **k: None\n")}), SEED_SOFTMAX_POINTS),
     # Patching while a test calls it fails that test even where the plain mistake would pass:
     # learn_does_not_mutate calls softmax through learn.
-    (SimulatedStudent("tamper-patches-during-tests", "its softmax patches np.allclose and the check helpers "
+    (Student("tamper-patches-during-tests", "its softmax patches np.allclose and the check helpers "
                       "every time it is called", answers={"softmax": seed_softmax_and(body_prelude="""
 import mnist_checks
 np.allclose = lambda *a, **k: True
 mnist_checks.check_close = lambda *a, **k: None
 mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
 """)}), losing(*SOFTMAX_CELLS, "gradient_check", *LEARN_CELLS)),
-    (SimulatedStudent("tamper-fake-modules", "swaps sys.modules entries and builtins for fakes", answers={
+    (Student("tamper-fake-modules", "swaps sys.modules entries and builtins for fakes", answers={
         "softmax": seed_softmax_and(
             "import sys, types, builtins\nfake = types.ModuleType('mnist_checks')\n"
             "fake.check_close = fake.check_shape = fake.check_finite = lambda value, *a, **k: value\n"
             "sys.modules['mnist_checks'] = fake\nbuiltins.abs = lambda x: 0\nbuiltins.round = lambda *a, **k: 0\n")}),
      SEED_SOFTMAX_POINTS),
-    (SimulatedStudent("tamper-redefines-helpers", "redefines error_rate_mnist, read_mnist and the gradients, "
+    (Student("tamper-redefines-helpers", "redefines error_rate_mnist, read_mnist and the gradients, "
                       "in the notebook and in mnist_helpers", answers={"softmax": seed_softmax_and(
                           "import mnist_helpers\n"
                           "def error_rate_mnist(W, b, X, y): return 0.0\n"
@@ -319,19 +305,19 @@ mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
      SEED_SOFTMAX_POINTS),
     # Objects equal to everything: no check compares with ==, so they earn nothing, and learn cannot
     # train with them.
-    (SimulatedStudent("tamper-always-equal", "returns objects equal to anything from every function", answers={
+    (Student("tamper-always-equal", "returns objects equal to anything from every function", answers={
         "softmax": ALWAYS_EQUAL + "\n" + function(SOFTMAX, "return Anything(0.5)"),
         "cross_entropy_loss": function(LOSS, "return Anything(0.0)"),
         "one_hot_encode": function(ONE_HOT, "return Anything(1.0)"),
     }), {cell: 0 for cell in ALL_POINTS}),
-    (SimulatedStudent("tamper-edits-tests", "replaces the softmax test cells with 'pass'",
+    (Student("tamper-edits-tests", "replaces the softmax test cells with 'pass'",
                       answers={"softmax": seed_softmax_and()},
                       edit=lambda nb: set_source(nb, "pass", *SOFTMAX_CELLS, "softmax_visible_tests")),
      SEED_SOFTMAX_POINTS),
-    (SimulatedStudent("tamper-deletes-tests", "deletes every graded cell",
+    (Student("tamper-deletes-tests", "deletes every graded cell",
                       answers={"softmax": seed_softmax_and()}, edit=lambda nb: without_cells(nb, *ALL_POINTS)),
      SEED_SOFTMAX_POINTS),
-    (SimulatedStudent("tamper-reorders-cells", "moves the graded cells above the code they test",
+    (Student("tamper-reorders-cells", "moves the graded cells above the code they test",
                       answers={"softmax": seed_softmax_and()}, edit=lambda nb: move_to_top(nb, *ALL_POINTS)),
      SEED_SOFTMAX_POINTS),
 ]
@@ -341,7 +327,7 @@ mnist_checks.check_shape = lambda value, *a, **k: np.zeros(a[0])
 
 EXIT = "    import os\n    os._exit(1)\n"
 CRASHES = [
-    (SimulatedStudent("crash-endless-plot-cell", "an endless loop in an ungraded cell",
+    (Student("crash-endless-plot-cell", "an endless loop in an ungraded cell",
                       edit=lambda nb: set_source(nb, "while True:\n    pass", "look_at_digits")), ALL_POINTS),
     (student("crash-endless-learn", "learn loops forever", learn=changed(
         "learn", "    n = len(X_train)\n", "    n = len(X_train)\n    while True:\n        pass\n")),
@@ -363,48 +349,15 @@ CRASHES = [
 ]
 NOTHING = {cell: 0 for cell in ALL_POINTS}
 BROKEN_FILES = [
-    (SimulatedStudent("file-not-json", "a notebook file cut off in the middle", raw=b'{"cells": [{"cell_type": '),
+    (Student("file-not-json", "a notebook file cut off in the middle", raw=b'{"cells": [{"cell_type": '),
      NOTHING, "cannot be read as a notebook"),
-    (SimulatedStudent("file-empty", "an empty notebook file", raw=b""), NOTHING, "the file is empty"),
-    (SimulatedStudent("file-missing", "a submission folder without any notebook", filename=""), NOTHING,
+    (Student("file-empty", "an empty notebook file", raw=b""), NOTHING, "the file is empty"),
+    (Student("file-missing", "a submission folder without any notebook", filename=""), NOTHING,
      "holds no notebook"),
-    (SimulatedStudent("file-wrong-name", "the right work under the name 'mnist_numpy (1).ipynb'",
+    (Student("file-wrong-name", "the right work under the name 'mnist_numpy (1).ipynb'",
                       filename="mnist_numpy (1).ipynb"), ALL_POINTS, "handed in as 'mnist_numpy (1).ipynb'"),
 ]
 
 # Same code, same grade: two identical submissions whose learn shuffles with NumPy's global generator.
 SHUFFLED = next(s for s in VALID if s.student_id == "valid-learn-shuffled")
-TWINS = [SimulatedStudent(f"twin-{n}", "identical submissions that shuffle", answers=SHUFFLED.answers) for n in "ab"]
-
-
-# ---------------------------------------------------------------------------
-# Notebook edits used above
-
-
-def _cell_index(nb, cell_id):
-    return next(i for i, cell in enumerate(nb.cells) if cell.id == cell_id)
-
-
-def insert_after(nb, cell_id, source):
-    from nbformat.v4 import new_code_cell
-
-    nb.cells.insert(_cell_index(nb, cell_id) + 1, new_code_cell(source, id="student-helper"))
-    return nb
-
-
-def without_cells(nb, *cell_ids):
-    nb.cells = [cell for cell in nb.cells if cell.id not in cell_ids]
-    return nb
-
-
-def set_source(nb, source, *cell_ids):
-    for cell in nb.cells:
-        if cell.id in cell_ids:
-            cell.source = source
-    return nb
-
-
-def move_to_top(nb, *cell_ids):
-    moved = [cell for cell in nb.cells if cell.id in cell_ids]
-    nb.cells = moved + [cell for cell in nb.cells if cell.id not in cell_ids]
-    return nb
+TWINS = [Student(f"twin-{n}", "identical submissions that shuffle", answers=SHUFFLED.answers) for n in "ab"]

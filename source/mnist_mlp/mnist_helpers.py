@@ -1,0 +1,1 @@
+../mnist_numpy/mnist_helpers.py

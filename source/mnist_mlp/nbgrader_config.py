@@ -1,0 +1,1 @@
+../mnist_numpy/nbgrader_config.py
