@@ -92,10 +92,10 @@ def test_kit_and_plain_nbgrader_record_the_same_gradebook_rows(plain_and_kit):
     def rows(course):
         with sqlite3.connect(course / "gradebook.db") as db:
             return sorted(db.execute(
-                "SELECT submitted_assignment.assignment_id, student.id, grade_cell.name, grade.auto_score, "
-                "grade.needs_manual_grade "
+                "SELECT assignment.name, student.id, grade_cell.name, grade.auto_score, grade.needs_manual_grade "
                 "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
                 "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+                "JOIN assignment ON submitted_assignment.assignment_id = assignment.id "
                 "JOIN student ON submitted_assignment.student_id = student.id "
                 "JOIN base_cell AS grade_cell ON grade.cell_id = grade_cell.id"))
 
