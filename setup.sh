@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything the course needs, on a fresh Debian or Ubuntu machine:
-#  - bubblewrap, which confines every grading kernel (from the system's packages, where missing);
-#  - a virtual environment .venv with nbgrader, Jupyter, NumPy, ... and this folder's mnistkit.
+#  - from the system's packages, where missing: bubblewrap, which confines every grading kernel,
+#    and PostgreSQL's server, for large courses' gradebooks (the tests start a throwaway server);
+#  - a virtual environment .venv with nbgrader, Jupyter, NumPy, Dask, ... and this folder's mnistkit.
 # Run it from anywhere; run it again at any time (it only adds what is missing).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v bwrap >/dev/null; then
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
     as_root=""
     [ "$(id -u)" -eq 0 ] || as_root="sudo"
     $as_root apt-get update -qq
-    $as_root apt-get install -y -qq bubblewrap
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq "${missing[@]}"
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q -r requirements.txt

@@ -5,7 +5,9 @@ import signal
 import sys
 from pathlib import Path
 
+from mnistkit.cluster import ClusterUnavailable
 from mnistkit.course import COURSE_ROOT, NbgraderError
+from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
 
 
@@ -29,6 +31,9 @@ def main(argv=None):
                        help="leave students whose current submission is already graded")
     grade.add_argument("--zip", type=Path, metavar="FILE",
                        help="first collect the submissions in this zip downloaded from a learning-management system")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler, e.g. tcp://HOST:8786 (default: "
+                            "c.ClassGrading.scheduler in nbgrader_config.py, else this machine's processes)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="grade without confining student code (it then runs with your rights); "
@@ -49,16 +54,14 @@ def main(argv=None):
             grade_demo_class(course, workers=arguments.workers)
         elif arguments.command == "grade":
             from mnistkit.gradebook import read_grades
-            from mnistkit.grading import assignments_to_grade, collect_zip, grade_class, load_outcomes
+            from mnistkit.grading import assignments_to_grade, collect_zip, load_outcomes
             from mnistkit.report import write_report
 
             if arguments.zip:
                 if arguments.assignment is None:
                     parser.error("--zip needs the assignment its submissions belong to: grade ASSIGNMENT --zip FILE")
                 print("\n".join(collect_zip(course, arguments.assignment, arguments.zip)))
-            result = grade_class(course, arguments.assignment, arguments.students, arguments.workers,
-                                 arguments.skip_graded, progress=not arguments.no_progress,
-                                 confine=not arguments.no_sandbox)
+            result = _grade(course, arguments)
             if not result.outcomes:
                 print(f"No submissions to grade in {course / 'submitted'}.")
                 return 0
@@ -69,7 +72,7 @@ def main(argv=None):
             print("\n" + write_report(course, everything))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
-    except (NbgraderError, FileNotFoundError, SandboxUnavailable) as error:
+    except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -77,6 +80,29 @@ def main(argv=None):
               "--skip-graded to grade the rest.", file=sys.stderr)
         return 130
     return 0
+
+
+def _grade(course, arguments):
+    """`grade_class` on this machine's processes, or on the Dask cluster asked for."""
+    from mnistkit.cluster import (
+        check_gradebook_for_cluster, check_workers, cluster_executor, configured_scheduler, connect,
+    )
+    from mnistkit.grading import grade_class
+
+    scheduler = arguments.scheduler or configured_scheduler(course)
+    options = dict(students=arguments.students, workers=arguments.workers, skip_graded=arguments.skip_graded,
+                   progress=not arguments.no_progress, confine=not arguments.no_sandbox)
+    if not scheduler:
+        return grade_class(course, arguments.assignment, **options)
+    check_gradebook_for_cluster(course)
+    client = connect(scheduler)
+    try:
+        check_workers(client, course, confine=not arguments.no_sandbox)
+        workers = len(client.scheduler_info()["workers"])
+        print(f"Grading on the Dask cluster at {scheduler} ({workers} workers).")
+        return grade_class(course, arguments.assignment, executor=cluster_executor(client), **options)
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":

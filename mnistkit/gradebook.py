@@ -45,14 +45,37 @@ class GradeTable:
         return "\n".join(lines)
 
 
+class GradebookUnavailable(RuntimeError):
+    """The course's gradebook cannot be opened; the message says where it is (no password) and why."""
+
+
 def database_url(course_dir):
-    """The gradebook's address, as the course's nbgrader_config.py sets it."""
-    return course_config(course_dir).CourseDirectory.db_url
+    """The gradebook's address, as the course's nbgrader_config.py sets it (nbgrader's default: gradebook.db)."""
+    configured = course_config(course_dir).CourseDirectory.get("db_url")
+    return configured or f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+
+
+def printable_url(url):
+    """A database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def open_gradebook(course_dir):
-    """nbgrader's `Gradebook` of the course (use it in a ``with`` block)."""
-    return Gradebook(database_url(course_dir))
+    """nbgrader's `Gradebook` of the course (use it in a ``with`` block), or `GradebookUnavailable`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = database_url(course_dir)
+    try:
+        return Gradebook(url)
+    except ModuleNotFoundError as error:
+        raise GradebookUnavailable(
+            f"Cannot open the gradebook at {printable_url(url)}: its database driver '{error.name}' is not installed. "
+            "For PostgreSQL, write the URL as postgresql+psycopg://... (psycopg 3 is in requirements.txt).") from None
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise GradebookUnavailable(f"Cannot open the gradebook at {printable_url(url)}: {reason}") from None
 
 
 def read_grades(course_dir, assignment):

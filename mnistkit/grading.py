@@ -353,9 +353,9 @@ COURSE_TOTAL = "course total"  # the assignment column of grades.csv's rows of c
 def export_grades(course_dir):
     """Write ``grades.csv`` as ``nbgrader export`` does, with its CSV exporter, and each student's course total.
 
-    nbgrader's rows come first, one per student and assignment; then one row per student whose
-    assignment column says ``course total``, with the sum of their scores and of the maximum
-    scores of every assignment in the gradebook (a missing submission counts 0).
+    nbgrader's rows come first, one per student and assignment, sorted by assignment and student;
+    then one row per student whose assignment column says ``course total``, with the sum of their
+    scores and of the maximum scores of every assignment in the gradebook (a missing submission counts 0).
     """
     import csv
 
@@ -376,8 +376,10 @@ def export_grades(course_dir):
             total[key] = row.get(key, "")
         total["score"] += float(row["score"] or 0)
         total["max_score"] += float(row["max_score"] or 0)
-    with destination.open("a", newline="") as file:
+    with destination.open("w", newline="") as file:  # sorted: the same file whatever database holds the grades
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda row: (row["assignment"], row["student_id"])))
         for student in sorted(totals):
             writer.writerow({**totals[student], "score": f"{totals[student]['score']:g}",
                              "max_score": f"{totals[student]['max_score']:g}"})

@@ -2,6 +2,7 @@
 
 import html
 import re
+from pathlib import Path
 
 import nbformat
 
@@ -17,3 +18,11 @@ def secret_lines(course_dir, assignment, regions=("SOLUTION", "HIDDEN TESTS")):
 def page_text(path):
     """The text of an HTML page, as a reader sees it."""
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def comparable_feedback(course_dir, student_id, assignment):
+    """A feedback page's text without what differs between any two runs of the same grading: the
+    course's path and the kernel's process id (both appear in tracebacks and warnings)."""
+    page = Path(course_dir) / "feedback" / student_id / assignment / f"{assignment}.html"
+    text = page_text(page).replace(str(course_dir), "<course>")
+    return re.sub(r"ipykernel_\d+", "ipykernel_<pid>", text)

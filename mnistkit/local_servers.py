@@ -1,0 +1,119 @@
+"""Throwaway servers on this machine: a PostgreSQL server and a Dask cluster.
+
+For the tests and benchmarks, and for trying the large-course setup on one machine before a
+real one. Both listen on localhost only, on free ports, and leave nothing behind when stopped.
+"""
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+POSTGRES_INSTALL = "/usr/lib/postgresql"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_bin():
+    """The folder of the newest PostgreSQL server installed from Debian's packages."""
+    found = sorted(Path(POSTGRES_INSTALL).glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    if not found:
+        raise FileNotFoundError(f"PostgreSQL's server is not installed (no {POSTGRES_INSTALL}/<version>/bin/initdb): "
+                                "run ./setup.sh, or 'apt-get install postgresql'.")
+    return found[-1].parent
+
+
+class PostgresServer:
+    """A PostgreSQL server in a temporary folder, on a free port of 127.0.0.1, with one database.
+
+    PostgreSQL refuses to run as root; as root, the server runs as the ``postgres`` user that
+    Debian's package creates (else ``nobody``). Use it as a context manager; ``url`` is the
+    SQLAlchemy URL of its database (user ``grader``, password ``grader``).
+    """
+
+    def __init__(self, database="gradebook"):
+        self.database, self.port, self.bin = database, free_port(), postgres_bin()
+        self.folder = Path(tempfile.mkdtemp(prefix="mnistkit-postgres-"))
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                with contextlib.suppress(KeyError):
+                    self.user = pwd.getpwnam(name)
+                    break
+        self.url = f"postgresql+psycopg://grader:grader@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command, detaching=False):
+        prefix = []
+        if self.user:  # drop to the unprivileged user, keeping nothing of root's
+            prefix = ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups"]
+        # A server started in the background keeps any pipe it inherits open: give it none.
+        output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if detaching else {"capture_output": True}
+        environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "PGPASSWORD": "grader"}
+        return subprocess.run([*prefix, *map(str, command)], check=True, text=True, cwd=self.folder,
+                              env=environment, stdin=subprocess.DEVNULL, **output)
+
+    def start(self):
+        if self.user:
+            os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
+        password = self.folder / "password"
+        password.write_text("grader\n")
+        if self.user:
+            os.chown(password, self.user.pw_uid, self.user.pw_gid)
+        data = self.folder / "data"
+        self._run(self.bin / "initdb", "-D", data, "-U", "grader", "--auth=scram-sha-256", f"--pwfile={password}",
+                  "-E", "UTF8", "--no-instructions")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        try:
+            self._run(self.bin / "pg_ctl", "-D", data, "-o", options, "-l", self.folder / "server.log", "-w", "start",
+                      detaching=True)
+        except subprocess.CalledProcessError as error:
+            log = self.folder / "server.log"
+            error.stderr = log.read_text()[-2000:] if log.exists() else ""
+            raise
+        self.new_database(self.database)
+        return self
+
+    def new_database(self, name):
+        """Create another database on this server; return its SQLAlchemy URL."""
+        self._run(self.bin / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "grader", name)
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def stop(self):
+        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+            self._run(self.bin / "pg_ctl", "-D", self.folder / "data", "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except subprocess.CalledProcessError as error:
+            self.stop()
+            raise RuntimeError(f"PostgreSQL did not start: {error.stderr or error.stdout}") from None
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@contextlib.contextmanager
+def local_dask_cluster(workers=2):
+    """A Dask scheduler and ``workers`` worker processes (one grading thread each) over TCP on 127.0.0.1.
+
+    Yields the scheduler's address. Each worker runs under a nanny process, which restarts it
+    if it dies, as on a real cluster.
+    """
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=50)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
