@@ -387,7 +387,8 @@ def export_grades(course_dir):
 
 
 def _run(executor, task, course_dir, todo, progress, stop, say, confine):
-    """Grade the ``(assignment, student)`` pairs of ``todo`` on ``executor``; on Ctrl-C, finish the ones started and re-raise."""
+    """Grade the ``(assignment, student)`` pairs of ``todo`` on ``executor`` (each records its own outcome);
+    on Ctrl-C, finish the ones started and re-raise."""
     from tqdm import tqdm
 
     done, collected = {}, set()
@@ -425,4 +426,3 @@ def _run(executor, task, course_dir, todo, progress, stop, say, confine):
         raise
     finally:
         bar.close()
-    return done

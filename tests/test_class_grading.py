@@ -21,19 +21,11 @@ from mnistkit.simulated import mnist_mlp_students
 from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID, Student
 from mnistkit.simulated.shown import comparable_feedback
 from mnistkit.simulated.students import (
-    DEMO_CLASS, PART1, PART2, SimulatedStudent, build_submission, notebook_path, set_source, submit,
+    DEMO_CLASS, PART1, PART2, SimulatedStudent, build_submission, find_student, notebook_path, set_source, submit,
 )
+from commands import run_kit
 
 PART2_POINTS = mnist_mlp_students.ALL_POINTS
-
-
-def by_id(entries, student_id):
-    return next(entry for entry in entries if (entry[0] if isinstance(entry, tuple) else entry).student_id == student_id)
-
-
-def run_kit(course, *arguments, **popen):
-    return subprocess.run([sys.executable, "-m", "mnistkit", "grade", "--course", str(course), *arguments],
-                          capture_output=True, text=True, **popen)
 
 
 # ---------------------------------------------------------------------------
@@ -41,10 +33,10 @@ def run_kit(course, *arguments, **popen):
 
 SAME_AS_PLAIN = [
     *DEMO_CLASS,
-    by_id(VALID, "valid-loss-warns"),
-    by_id(TAMPERING, "tamper-patches-during-tests")[0],
-    by_id(CRASHES, "crash-exit-in-learn")[0],
-    by_id(MISTAKES, "seed-softmax")[0],
+    find_student(VALID, "valid-loss-warns"),
+    find_student(TAMPERING, "tamper-patches-during-tests")[0],
+    find_student(CRASHES, "crash-exit-in-learn")[0],
+    find_student(MISTAKES, "seed-softmax")[0],
 ]
 
 
@@ -116,12 +108,12 @@ def zipped_class(tmp_path_factory):
     submit(course, Student("latecomer", "hands in three days late"))
     (notebook_path(course, "submitted", PART1, student_id="latecomer").parent / "timestamp.txt").write_text(
         "2026-11-23 17:00:00 UTC")
-    finished = run_kit(course, PART1, "--zip", str(archive), "--no-progress")
+    finished = run_kit(course, PART1, "--zip", str(archive))
     assert finished.returncode == 0, finished.stderr[-3000:]
     submit(course, SimulatedStudent("doejane", "part 2, correct", assignment=PART2))
     submit(course, SimulatedStudent("roerich", "part 2, gradients summed", assignment=PART2,
                                     answers=DEMO_CLASS[4].answers))
-    part2 = run_kit(course, PART2, "--no-progress")
+    part2 = run_kit(course, PART2)
     assert part2.returncode == 0, part2.stderr[-3000:]
     return course, finished.stdout, part2.stdout
 
@@ -197,7 +189,7 @@ def test_an_interrupted_run_loses_nobody_and_resumes(tmp_path):
     done_first = {path.name: path.stat().st_mtime_ns for path in outcomes.glob("*.json")}
     assert 1 <= len(done_first) < len(class_)
 
-    resumed = run_kit(course, "--skip-graded", "--no-progress")
+    resumed = run_kit(course, "--skip-graded")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"Skipping {len(done_first)} submission(s) already graded." in resumed.stdout
     assert {path.name: path.stat().st_mtime_ns for path in outcomes.glob("*.json") if path.name in done_first} == done_first

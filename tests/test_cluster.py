@@ -17,32 +17,26 @@ from mnistkit.local_servers import free_port
 from mnistkit.simulated.attackers import attackers
 from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, CRASHES, MISTAKES, TAMPERING, VALID, Student
 from mnistkit.simulated.shown import comparable_feedback
-from mnistkit.simulated.students import DEMO_CLASS, PART1, PART2, build_submission, set_source, submit
-
-
-def _pick(entries, student_id):
-    return next(entry for entry in entries if (entry[0] if isinstance(entry, tuple) else entry).student_id == student_id)
+from mnistkit.simulated.students import (
+    DEMO_CLASS, PART1, PART2, build_submission, find_student, set_source, submit,
+)
+from commands import run_kit
 
 
 def _attacker(student_id):
     everyone = attackers(COURSE_ROOT, free_port(), "mnistkit-cluster-test", "/nonexistent", "NO_SECRET")
-    return _pick(everyone, student_id)[0]
+    return find_student(everyone, student_id)[0]
 
 
 # Valid, mistaken, crashing, tampering and attacking students of part 1, and part 2's demo students.
 SAMPLE = [
-    _pick(VALID, "valid-loss-warns"),
-    _pick(MISTAKES, "seed-softmax")[0],
-    _pick(CRASHES, "crash-exit-in-learn")[0],
-    _pick(TAMPERING, "tamper-patches-during-tests")[0],
+    find_student(VALID, "valid-loss-warns"),
+    find_student(MISTAKES, "seed-softmax")[0],
+    find_student(CRASHES, "crash-exit-in-learn")[0],
+    find_student(TAMPERING, "tamper-patches-during-tests")[0],
     _attacker("attack-kills-grader"),
     *DEMO_CLASS[3:],
 ]
-
-
-def run_kit(course, *arguments):
-    return subprocess.run([sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--no-progress",
-                           *arguments], capture_output=True, text=True)
 
 
 def gradebook_rows(course):

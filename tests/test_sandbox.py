@@ -8,8 +8,6 @@ import hashlib
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -25,6 +23,7 @@ from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
 from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import DEMO_CLASS, PART1, notebook_path, submit
+from commands import run_kit
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"],
           *[entry for entry in CRASHES if entry[0].student_id == "crash-exit-in-learn"]]
@@ -218,11 +217,6 @@ def test_plain_nbgrader_autograde_confines_an_attacker(tmp_path):
     nbgrader(course, "autograde", PART1)
     assert read_grades(course, PART1).scores == {attacker.student_id: expected, "demo-correct": ALL_POINTS}
     assert all(manual is None for *_, manual, _ in grade_rows(course, {attacker.student_id, "demo-correct"}))
-
-
-def run_kit(course, *arguments):
-    return subprocess.run([sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--no-progress",
-                           *arguments], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("bwrap, says", [

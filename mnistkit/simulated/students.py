@@ -119,6 +119,11 @@ class Catalogue:
         return SimulatedStudent(student_id, description, answers=answers, assignment=self.assignment)
 
 
+def find_student(entries, student_id):
+    """The entry of ``student_id`` in a catalogue list: a `SimulatedStudent`, or a tuple that starts with one."""
+    return next(entry for entry in entries if (entry[0] if isinstance(entry, tuple) else entry).student_id == student_id)
+
+
 def function(header, body):
     """A function cell: the released signature and docstring with ``body`` under them."""
     return header + "\n" + "\n".join("    " + line if line else "" for line in body.strip("\n").splitlines())
