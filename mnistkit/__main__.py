@@ -39,6 +39,12 @@ def main(argv=None):
                        help="grade without confining student code (it then runs with your rights); "
                             "only where the machine cannot confine it")
 
+    report = commands.add_parser(
+        "report", parents=[common],
+        help="after manual grading in Formgrader: write the feedback, grades.csv and the report again from the gradebook")
+    report.add_argument("assignment", nargs="?", default=None,
+                        help="the assignment whose feedback to write again (default: every assignment with submissions)")
+
     arguments = parser.parse_args(argv)
     # Ctrl-C finishes the students being graded (see grading.py), even where the shell that started
     # this command ignores SIGINT, as a script's background jobs do.
@@ -72,6 +78,15 @@ def main(argv=None):
             print("\n" + write_report(course, everything))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
+        elif arguments.command == "report":
+            from mnistkit.grading import assignments_to_grade, export_grades, load_outcomes, refresh_feedback
+            from mnistkit.report import write_report
+
+            for assignment in assignments_to_grade(course, arguments.assignment):
+                print(f"{assignment}: feedback written again for {refresh_feedback(course, assignment)} student(s).")
+            everything = {name: load_outcomes(course, name) for name in assignments_to_grade(course)}
+            print(f"Grades: {export_grades(course)}")
+            print(write_report(course, everything))
     except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -95,3 +95,92 @@ def read_grades(course_dir, assignment):
             }
     cells = [(name, max_points[name]) for name in order if name in max_points]
     return GradeTable(cells=cells, scores=scores)
+
+
+# ---------------------------------------------------------------------------
+# What teaching assistants entered in Formgrader, and what a later grading run does with it
+
+
+@dataclass
+class ManualGrade:
+    """A teaching assistant's work on one cell of one submitted notebook (from nbgrader's Formgrader)."""
+
+    notebook: str
+    cell: str
+    manual_score: object  # None when the cell's score was not changed by hand
+    extra_credit: object
+    comment: object  # the manual comment, None when there is none
+    auto_score: object  # the autograder's score when the teaching assistant saw it
+    needs_manual_grade: bool
+
+
+def manual_grading(course_dir, assignment, student_id):
+    """Every cell of ``student_id``'s submission that a teaching assistant scored or commented: `ManualGrade` s."""
+    from nbgrader.api import MissingEntry
+
+    found = []
+    with open_gradebook(course_dir) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student_id)
+        except MissingEntry:
+            return found
+        for notebook in submission.notebooks:
+            comments = {comment.name: comment.manual_comment for comment in notebook.comments}
+            for grade in notebook.grades:
+                comment = comments.pop(grade.name, None) or None
+                if grade.manual_score is not None or grade.extra_credit or comment:
+                    found.append(ManualGrade(notebook.name, grade.name, grade.manual_score, grade.extra_credit,
+                                             comment, grade.auto_score, bool(grade.needs_manual_grade)))
+            found += [ManualGrade(notebook.name, name, None, None, text, None, False)
+                      for name, text in comments.items() if text]
+    return found
+
+
+def reconcile_manual_grading(course_dir, assignment, student_id, before, resubmitted):
+    """After autograding ``student_id`` again, decide what the teaching assistants' earlier work (``before``) becomes.
+
+    - The same submission graded again: manual scores and comments stay, as nbgrader keeps
+      them. nbgrader then marks every manually scored cell as needing review; that mark is put
+      back as the teaching assistant left it, unless the autograder's score changed meanwhile.
+    - A new submission: the scores and comments were given to code that is gone, so they are
+      set aside (removed from the gradebook, written in the returned sentences, which go to the
+      grading record and the report) and the cells are marked for review in Formgrader.
+
+    Returns sentences for the instructor.
+    """
+    if not before:
+        return []
+    messages = []
+    with open_gradebook(course_dir) as gradebook:
+        for work in before:
+            grade = gradebook.find_grade(work.cell, work.notebook, assignment, student_id)
+            comment = gradebook.find_comment(work.cell, work.notebook, assignment, student_id) \
+                if work.comment else None
+            if resubmitted:
+                grade.manual_score, grade.extra_credit, grade.needs_manual_grade = None, None, True
+                if comment is not None:
+                    comment.manual_comment = None
+            elif grade.auto_score == work.auto_score:
+                grade.needs_manual_grade = work.needs_manual_grade
+            elif work.manual_score is not None:
+                messages.append(f"The autograder's score of {work.cell} changed from {work.auto_score:g} to "
+                                f"{grade.auto_score:g} since a teaching assistant set it to {work.manual_score:g} "
+                                "by hand; the manual score is kept: check it in Formgrader.")
+        gradebook.db.commit()
+    if resubmitted:
+        kept = "; ".join(_describe(work) for work in before)
+        messages.append("Resubmitted after manual grading: the manual scores and comments given to the earlier "
+                        f"submission were set aside ({kept}); the new submission is autograded and its cells "
+                        "are marked for review in Formgrader.")
+    return messages
+
+
+def _describe(work):
+    parts = []
+    if work.manual_score is not None:
+        parts.append(f"{work.cell}: {work.manual_score:g} by hand")
+    if work.extra_credit:
+        parts.append(f"{work.cell}: {work.extra_credit:g} extra credit")
+    if work.comment:
+        parts.append(f"comment on {work.cell}: \"{work.comment}\"")
+    return ", ".join(parts)

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from mnistkit.course import assignments, course_config, generate_release, nbgrader, notebooks
-from mnistkit.gradebook import open_gradebook
+from mnistkit.gradebook import manual_grading, open_gradebook, reconcile_manual_grading
 from mnistkit.nbgrader_plugins import LOG_PREFIX
 
 OUTCOMES_DIR = "grading"
@@ -166,10 +166,14 @@ def grade_one(course_dir, assignment, student_id, confine=True):
     status = "failed"
     if gradable:
         api = _api(course_dir, confine)
+        previous = Outcome.load(course_dir, assignment, student_id)
+        manual_before = manual_grading(course_dir, assignment, student_id)
         result = api.autograde(assignment, student_id, force=True, create=True)
         problems += _kit_messages(result.get("log", ""))
         if result["success"]:
             status = "graded"
+            resubmitted = previous is not None and previous.submission_stamp != stamp
+            problems += reconcile_manual_grading(course_dir, assignment, student_id, manual_before, resubmitted)
             feedback = api.generate_feedback(assignment, student_id, force=True)
             if not feedback["success"]:
                 problems.append("Feedback could not be written: " + _last_error(feedback))
@@ -345,6 +349,18 @@ def grade_class(course_dir, assignment=None, students=None, workers=None, skip_g
     # The result covers each assignment's whole class, not only this run.
     outcomes = {name: load_outcomes(course_dir, name) for name in chosen_assignments}
     return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
+
+
+def refresh_feedback(course_dir, assignment):
+    """Write every graded student's feedback of ``assignment`` again from the gradebook (``nbgrader generate_feedback``).
+
+    Run after teaching assistants changed scores or wrote comments in Formgrader, so that the
+    feedback shows them. Returns how many students' feedback was written.
+    """
+    graded = [student for student, outcome in load_outcomes(course_dir, assignment).items() if outcome.status == "graded"]
+    if graded:
+        nbgrader(course_dir, "generate_feedback", assignment, "--force")
+    return len(graded)
 
 
 COURSE_TOTAL = "course total"  # the assignment column of grades.csv's rows of course totals

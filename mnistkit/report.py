@@ -1,16 +1,70 @@
 """The class report: what the class got right and wrong, and whose grading needs a look.
 
-One report for the whole course, ``reports/report.md``: the course totals, then a section per
-assignment (with its score histogram, ``reports/<assignment>/scores.png``).
+One report for the whole course, in two forms made from the same facts (`ReportFacts`):
+
+- ``reports/report.md``: the course totals, then a section per assignment, with its score
+  histogram beside it (``reports/<assignment>/scores.png``);
+- ``reports/report.html``: the same as one self-contained web page (the charts are embedded,
+  so the file can be mailed or archived alone), with a link to each student's feedback page and
+  the matching code of similar submissions side by side. It prints cleanly.
 """
 
+import base64
 import statistics
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from mnistkit.course import notebooks
 from mnistkit.gradebook import open_gradebook, read_grades
 
 REPORTS_DIR = "reports"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class AssignmentFacts:
+    """Everything the report says about one assignment."""
+
+    name: str
+    table: object  # the assignment's GradeTable
+    outcomes: dict  # student -> Outcome
+    graded: list
+    failed: list
+    waiting: list
+    unconfined: list
+    passed: dict  # graded cell -> how many graded students got all its points
+    flagged: list  # (student, Outcome) of submissions that need a look
+    late: list  # (student, hours late)
+    missing: list  # students in the gradebook without a submission
+    histogram: Path
+    feedback: dict  # student -> path of their feedback page, relative to reports/
+    similar: list = field(default_factory=list)  # similarity.SimilarPair s above the threshold
+    similarity_notes: list = field(default_factory=list)
+
+    @property
+    def totals(self):
+        return [self.table.total(student) for student in self.graded]
+
+    def share_passed(self, cell):
+        return self.passed[cell] / len(self.graded) if self.graded else 0.0
+
+    def score(self, student):
+        return f"{self.table.total(student):g}" if student in self.table.scores else "-"
+
+    @property
+    def counts(self):
+        return (f"{self.name}: {len(self.outcomes)} submissions: {len(self.graded)} graded, "
+                f"{len(self.failed)} could not be graded (recorded with 0 points)"
+                + (f", {len(self.waiting)} not graded yet." if self.waiting else "."))
+
+    @property
+    def scores_line(self):
+        totals = self.totals
+        if not totals:
+            return ""
+        return (f"Scores out of {self.table.max_total:g}: mean {statistics.mean(totals):.1f}, median "
+                f"{statistics.median(totals):g}, lowest {min(totals):g}, highest {max(totals):g}.")
 
 
 def late_and_missing(course_dir, assignment, submitted):
@@ -43,95 +97,150 @@ def _histogram(totals, max_total, title, path):
     plt.close(figure)
 
 
-def _assignment_section(course_dir, assignment, outcomes, table):
-    """The report's lines for one assignment, and its short summary lines."""
+def assignment_facts(course_dir, assignment, outcomes, similarity=True):
+    """Gather the report's facts about ``assignment`` (and draw its histogram)."""
+    course_dir = Path(course_dir)
+    table = read_grades(course_dir, assignment)
     graded = sorted(s for s, o in outcomes.items() if o.status == "graded" and s in table.scores)
-    failed = sorted(s for s, o in outcomes.items() if o.status == "failed")
-    waiting = sorted(s for s, o in outcomes.items() if o.status not in ("graded", "failed"))
-    totals = [table.total(s) for s in graded]
-    late, missing = late_and_missing(course_dir, assignment, set(outcomes))
-    _histogram(totals, table.max_total, f"{assignment}: scores of {len(totals)} graded submissions",
-               Path(course_dir) / REPORTS_DIR / assignment / "scores.png")
+    facts = AssignmentFacts(
+        name=assignment, table=table, outcomes=outcomes, graded=graded,
+        failed=sorted(s for s, o in outcomes.items() if o.status == "failed"),
+        waiting=sorted(s for s, o in outcomes.items() if o.status not in ("graded", "failed")),
+        unconfined=sorted(s for s, o in outcomes.items() if any("graded unconfined" in p.lower() for p in o.problems)),
+        passed={name: sum(table.scores[s].get(name, 0) >= points for s in graded) for name, points in table.cells},
+        flagged=sorted((s, o) for s, o in outcomes.items() if o.status != "graded" or o.problems),
+        late=[], missing=[], histogram=course_dir / REPORTS_DIR / assignment / "scores.png", feedback={},
+    )
+    facts.late, facts.missing = late_and_missing(course_dir, assignment, set(outcomes))
+    _histogram(facts.totals, table.max_total, f"{assignment}: scores of {len(graded)} graded submissions",
+               facts.histogram)
+    for student in outcomes:
+        pages = [course_dir / "feedback" / student / assignment / f"{name}.html" for name in notebooks(course_dir, assignment)]
+        if pages and pages[0].exists():
+            facts.feedback[student] = str(pages[0].relative_to(course_dir).as_posix())
+    if similarity and len(outcomes) > 1:
+        from mnistkit.similarity import similar_pairs
 
-    passed = {name: sum(table.scores[s].get(name, 0) >= points for s in graded) for name, points in table.cells}
-    counts = (f"{assignment}: {len(outcomes)} submissions: {len(graded)} graded, "
-              f"{len(failed)} could not be graded (recorded with 0 points)"
-              + (f", {len(waiting)} not graded yet." if waiting else "."))
-    lines = [f"## {assignment}", "", counts]
-    unconfined = sorted(s for s, o in outcomes.items() if any("graded unconfined" in p.lower() for p in o.problems))
-    if unconfined:
-        lines.append(f"**Graded unconfined:** {len(unconfined)} submission(s) were graded without the sandbox "
-                     f"(--no-sandbox): their code ran with the grader's rights ({', '.join(unconfined)}).")
-    scores_line = ""
-    if totals:
-        scores_line = (f"Scores out of {table.max_total:g}: mean {statistics.mean(totals):.1f}, median "
-                       f"{statistics.median(totals):g}, lowest {min(totals):g}, highest {max(totals):g}.")
-        lines.append(scores_line)
-    lines += ["", "### Which checks the class passed", "", "| graded cell | points | passed | share |",
-              "|---|---|---|---|"]
-    for name, points in table.cells:
-        share = passed[name] / len(graded) if graded else 0
-        lines.append(f"| `{name}` | {points:g} | {passed[name]} of {len(graded)} | {share:.0%} |")
-    lines += ["", "### Score distribution", "", f"![scores of {assignment}]({assignment}/scores.png)", ""]
+        facts.similar, facts.similarity_notes = similar_pairs(course_dir, assignment)
+    return facts
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+
+
+def _markdown_section(facts):
+    lines = [f"## {facts.name}", "", facts.counts]
+    if facts.unconfined:
+        lines.append(f"**Graded unconfined:** {len(facts.unconfined)} submission(s) were graded without the sandbox "
+                     f"(--no-sandbox): their code ran with the grader's rights ({', '.join(facts.unconfined)}).")
+    if facts.scores_line:
+        lines.append(facts.scores_line)
+    lines += ["", "### Which checks the class passed", "", "| graded cell | points | passed | share |", "|---|---|---|---|"]
+    for name, points in facts.table.cells:
+        lines.append(f"| `{name}` | {points:g} | {facts.passed[name]} of {len(facts.graded)} | "
+                     f"{facts.share_passed(name):.0%} |")
+    lines += ["", "### Score distribution", "", f"![scores of {facts.name}]({facts.name}/scores.png)", ""]
     lines += ["### Submissions that need a look", ""]
-    flagged = sorted((s, o) for s, o in outcomes.items() if o.status != "graded" or o.problems)
-    if flagged:
+    if facts.flagged:
         lines += ["| student | status | score | what happened |", "|---|---|---|---|"]
-        for student, outcome in flagged:
-            score = f"{table.total(student):g}" if student in table.scores else "-"
+        for student, outcome in facts.flagged:
             reasons = " ".join(outcome.problems) or outcome.status
-            lines.append(f"| {student} | {outcome.status} | {score} | {reasons.replace('|', '/')} |")
+            lines.append(f"| {student} | {outcome.status} | {facts.score(student)} | {reasons.replace('|', '/')} |")
     else:
         lines.append("None: every submission was graded without incident.")
     lines += ["", "### Late and missing submissions", ""]
-    lines += [f"- {student}: {hours:.1f} hours late" for student, hours in late] or ["- No late submissions."]
-    if missing:
-        lines.append(f"- No submission from: {', '.join(missing)}.")
+    lines += [f"- {student}: {hours:.1f} hours late" for student, hours in facts.late] or ["- No late submissions."]
+    if facts.missing:
+        lines.append(f"- No submission from: {', '.join(facts.missing)}.")
+    lines += ["", "### Similar code", ""]
+    if facts.similar:
+        lines += ["Pairs whose own code (the solution cells, the template left out) is this similar are rarely "
+                  "independent work; the web page (`report.html`) shows the matching code side by side.", "",
+                  "| students | share of the first's code | share of the second's code |", "|---|---|---|"]
+        lines += [f"| {pair.student_a} and {pair.student_b} | {pair.similarity_a:.0%} | {pair.similarity_b:.0%} |"
+                  for pair in facts.similar]
+    else:
+        lines.append("No pair of submissions is similar enough to need a look.")
+    lines += [f"- {note}" for note in facts.similarity_notes]
     lines.append("")
-
-    short = [counts] + ([scores_line] if scores_line else [])
-    if graded:
-        hardest = sorted(table.cells, key=lambda cell: passed[cell[0]])[:3]
-        short.append("Least passed: " + ", ".join(f"{name} ({passed[name]}/{len(graded)})" for name, _ in hardest))
-    for student, outcome in flagged:
-        short.append(f"  {student} [{outcome.status}]: {' '.join(outcome.problems) or outcome.status}")
-    return lines, short
-
-
-def _course_totals(tables):
-    """Lines of a table: each student's score per assignment and course total (no submission: 0)."""
-    students = sorted({student for table in tables.values() for student in table.scores})
-    maximum = sum(table.max_total for table in tables.values())
-    names = list(tables)
-    lines = ["| student | " + " | ".join(f"{name} (of {tables[name].max_total:g})" for name in names)
-             + f" | total (of {maximum:g}) |", "|---" * (len(names) + 2) + "|"]
-    for student in students:
-        scores = [tables[name].total(student) if student in tables[name].scores else 0 for name in names]
-        shown = [f"{score:g}" if student in tables[name].scores else "-" for name, score in zip(names, scores)]
-        lines.append(f"| {student} | " + " | ".join(shown) + f" | {sum(scores):g} |")
     return lines
 
 
-def write_report(course_dir, outcomes):
-    """Write ``reports/report.md`` (and each assignment's ``scores.png``); return the short text version.
+def _short_summary(facts):
+    short = [facts.counts] + ([facts.scores_line] if facts.scores_line else [])
+    if facts.graded:
+        hardest = sorted(facts.table.cells, key=lambda cell: facts.passed[cell[0]])[:3]
+        short.append("Least passed: " + ", ".join(f"{name} ({facts.passed[name]}/{len(facts.graded)})"
+                                                  for name, _ in hardest))
+    for student, outcome in facts.flagged:
+        short.append(f"  {student} [{outcome.status}]: {' '.join(outcome.problems) or outcome.status}")
+    for pair in facts.similar:
+        short.append(f"  similar code: {pair.student_a} and {pair.student_b} "
+                     f"({pair.similarity_a:.0%} / {pair.similarity_b:.0%})")
+    return short
 
-    ``outcomes`` maps each assignment to report to ``{student: Outcome}`` (a `ClassResult`'s outcomes).
+
+def course_totals(sections):
+    """``(students, rows)``: each student's score per assignment (None: no submission) and their total."""
+    students = sorted({student for facts in sections for student in facts.table.scores})
+    rows = []
+    for student in students:
+        scores = [facts.table.total(student) if student in facts.table.scores else None for facts in sections]
+        rows.append((student, scores, sum(score or 0 for score in scores)))
+    return rows
+
+
+def _markdown_totals(sections):
+    maximum = sum(facts.table.max_total for facts in sections)
+    lines = ["| student | " + " | ".join(f"{facts.name} (of {facts.table.max_total:g})" for facts in sections)
+             + f" | total (of {maximum:g}) |", "|---" * (len(sections) + 2) + "|"]
+    for student, scores, total in course_totals(sections):
+        shown = ["-" if score is None else f"{score:g}" for score in scores]
+        lines.append(f"| {student} | " + " | ".join(shown) + f" | {total:g} |")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# The web page
+
+
+def _embedded_png(path):
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _html(sections, written):
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    environment.filters["embedded_png"] = _embedded_png
+    return environment.get_template("report.html.j2").render(
+        sections=sections, written=written, totals=course_totals(sections),
+        maximum=sum(facts.table.max_total for facts in sections))
+
+
+def write_report(course_dir, outcomes, similarity=True):
+    """Write ``reports/report.md``, ``reports/report.html`` and each assignment's ``scores.png``; return a short text version.
+
+    ``outcomes`` maps each assignment to report to ``{student: Outcome}`` (a `ClassResult`'s
+    outcomes). ``similarity`` False leaves out the check for similar code.
     """
     course_dir = Path(course_dir)
     folder = course_dir / REPORTS_DIR
-    tables = {assignment: read_grades(course_dir, assignment) for assignment in outcomes}
-    lines = ["# Class report", "", f"Written {datetime.now():%Y-%m-%d %H:%M}. Assignments: "
-             + ", ".join(f"{name} ({len(students)} submissions)" for name, students in outcomes.items()) + ".", ""]
-    if len(tables) > 1:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = f"{datetime.now():%Y-%m-%d %H:%M}"
+    sections = [assignment_facts(course_dir, name, students, similarity) for name, students in outcomes.items()]
+    lines = ["# Class report", "", f"Written {written}. Assignments: "
+             + ", ".join(f"{facts.name} ({len(facts.outcomes)} submissions)" for facts in sections) + ".", ""]
+    if len(sections) > 1:
         lines += ["## Course total", "", "Each student's score per assignment (`-`: no submission, counted as 0) "
                   "and over the course; `grades.csv` holds the same, with a `course total` row per student.", ""]
-        lines += _course_totals(tables) + [""]
+        lines += _markdown_totals(sections) + [""]
     short = []
-    for assignment, students in outcomes.items():
-        section, summary = _assignment_section(course_dir, assignment, students, tables[assignment])
-        lines += section
-        short += summary
-    folder.mkdir(parents=True, exist_ok=True)
+    for facts in sections:
+        lines += _markdown_section(facts)
+        short += _short_summary(facts)
     (folder / "report.md").write_text("\n".join(lines))
-    short.append(f"Report: {folder / 'report.md'}")
+    (folder / "report.html").write_text(_html(sections, written))
+    short.append(f"Report: {folder / 'report.html'} (and report.md)")
     return "\n".join(short)

@@ -1,0 +1,144 @@
+"""Which students' code is too similar to be independent work: a similarity check across a class.
+
+A submission's own code is the code of its solution cells (the cells nbgrader lets students
+write in), concatenated in the notebook's order. Every pair of submissions of an assignment is
+compared with copydetect, which implements MOSS's method:
+
+- the code is tokenized by Pygments; every name becomes ``V``, every function name ``F``, every
+  string ``S``, and comments and blank space are dropped, so renaming variables and rewording
+  comments change nothing;
+- the tokens are cut into overlapping k-grams, hashed, and winnowed (the smallest hash of each
+  window is kept), so the fingerprint of a function does not depend on where the function is:
+  reordering functions or cells changes nothing either;
+- the share of each submission's fingerprinted code that the other one also has is its similarity.
+
+Two kinds of shared code are not evidence and are removed before comparing (as MOSS's
+base file and ``-m`` option do): the released template (signatures, docstrings, the stub's
+``raise NotImplementedError()``), and any fingerprint that appears in more than
+``common_share`` of the class, which is what the short obvious solutions look like.
+"""
+
+import io
+import itertools
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from mnistkit.course import notebooks
+
+# copydetect's defaults (k-grams of 25 tokens, a window of 1) flag nothing below about 25 shared
+# tokens in a row, about one line of code. Measured on mnistkit.simulated.independent_students
+# by `python -m benchmarks.similarity`: independent pairs up to SEE README, copies from SEE README.
+NOISE_TOKENS = 25
+GUARANTEE_TOKENS = 25
+THRESHOLD = 0.5
+COMMON_SHARE = 0.3
+
+
+@dataclass
+class SimilarPair:
+    """Two submissions of ``assignment`` that share code: each one's shared share, and both codes marked up.
+
+    ``similarity_a`` is the share of ``student_a``'s own code that ``student_b`` also has
+    (and the other way round); ``marked_a``/``marked_b`` are the codes as HTML with the shared
+    parts in ``<mark>``.
+    """
+
+    assignment: str
+    student_a: str
+    student_b: str
+    similarity_a: float
+    similarity_b: float
+    marked_a: str
+    marked_b: str
+
+    @property
+    def similarity(self):
+        """The larger share: a student who copied a part of someone's work still shows."""
+        return max(self.similarity_a, self.similarity_b)
+
+
+def solution_cell_ids(course_dir, assignment, notebook):
+    """Ids of the released notebook's cells students write in (nbgrader ``solution`` cells)."""
+    released = nbformat.read(Path(course_dir) / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+    return [cell.id for cell in released.cells if cell.get("metadata", {}).get("nbgrader", {}).get("solution")]
+
+
+def own_code(path, cell_ids):
+    """The code of the cells ``cell_ids`` of the notebook at ``path``, in that order ('' for a missing cell)."""
+    cells = {cell.get("id"): cell for cell in nbformat.read(path, as_version=4).cells}
+    return "\n\n".join(cells[cell_id].source for cell_id in cell_ids
+                       if cell_id in cells and cells[cell_id].cell_type == "code")
+
+
+def class_code(course_dir, assignment):
+    """``({student: own code}, template code, [(student, why unreadable)])`` of every submission."""
+    course_dir = Path(course_dir)
+    codes, unreadable, template = {}, [], []
+    submitted = sorted(path for path in (course_dir / "submitted").glob(f"*/{assignment}") if path.is_dir())
+    for notebook in notebooks(course_dir, assignment):
+        cell_ids = solution_cell_ids(course_dir, assignment, notebook)
+        template.append(own_code(course_dir / "release" / assignment / f"{notebook}.ipynb", cell_ids))
+        for folder in submitted:
+            student = folder.parent.name
+            try:
+                code = own_code(folder / f"{notebook}.ipynb", cell_ids)
+            except FileNotFoundError:
+                code = ""  # a notebook not handed in has no code to compare
+            except Exception as error:  # noqa: BLE001 (any unreadable file: reported, never fatal)
+                unreadable.append((student, f"{notebook}.ipynb could not be read ({type(error).__name__})"))
+                continue
+            codes[student] = codes.get(student, "") + ("\n\n" if student in codes else "") + code
+    readable = {student: code for student, code in codes.items() if student not in dict(unreadable)}
+    return readable, "\n\n".join(template), unreadable
+
+
+def _fingerprint(name, code, boilerplate):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint(f"{name}.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
+                           boilerplate=boilerplate, language="python", fp=io.StringIO(code))
+
+
+def similar_pairs(course_dir, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE):
+    """Every pair of ``assignment``'s submissions whose similarity is at least ``threshold``, most similar first.
+
+    Returns ``(pairs, notes)``: `SimilarPair` s, and sentences about submissions left out
+    (unreadable, or with no code of their own beyond the template).
+    """
+    import numpy as np
+    from copydetect import compare_files
+    from copydetect.utils import highlight_overlap
+
+    codes, template, unreadable = class_code(course_dir, assignment)
+    notes = [f"{student}: {why}; not compared." for student, why in unreadable]
+    template_hashes = list(_fingerprint("template", template, None).hashes)
+    prints = {student: _fingerprint(student, code, template_hashes) for student, code in codes.items()}
+    # Fingerprints that much of the class shares are how everyone writes it, not evidence of copying.
+    counts = Counter(h for fingerprint in prints.values() for h in set(fingerprint.hashes))
+    common = [h for h, count in counts.items() if count > max(2, common_share * len(prints))]
+    if common:
+        prints = {student: _fingerprint(student, codes[student], template_hashes + common) for student in prints}
+    empty = sorted(student for student, fingerprint in prints.items() if len(fingerprint.hashes) == 0)
+    if empty:
+        notes.append(f"No code of their own beyond the template (not compared): {', '.join(empty)}.")
+
+    pairs = []
+    compared = sorted(student for student in prints if student not in empty)
+    for a, b in itertools.combinations(compared, 2):
+        _, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
+        if max(share_a, share_b) < threshold:
+            continue
+        marked = [highlight_overlap(codes[s], np.asarray(slices), "<mark>", "</mark>", escape_html=True)[0]
+                  for s, slices in ((a, slices_a), (b, slices_b))]
+        pairs.append(SimilarPair(assignment, a, b, float(share_a), float(share_b), *marked))
+    pairs.sort(key=lambda pair: (-pair.similarity, pair.student_a, pair.student_b))
+    return pairs, notes
+
+
+def all_scores(course_dir, assignment, common_share=COMMON_SHARE):
+    """``{(a, b): similarity}`` for every pair (for measuring the threshold; `similar_pairs` with threshold 0)."""
+    pairs, _ = similar_pairs(course_dir, assignment, threshold=0.0, common_share=common_share)
+    return {(pair.student_a, pair.student_b): pair.similarity for pair in pairs}
