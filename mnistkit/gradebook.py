@@ -112,6 +112,7 @@ class ManualGrade:
     comment: object  # the manual comment, None when there is none
     auto_score: object  # the autograder's score when the teaching assistant saw it
     needs_manual_grade: bool
+    graded: bool = True  # False for a comment on a cell that has no score (a solution cell)
 
 
 def manual_grading(course_dir, assignment, student_id):
@@ -131,7 +132,7 @@ def manual_grading(course_dir, assignment, student_id):
                 if grade.manual_score is not None or grade.extra_credit or comment:
                     found.append(ManualGrade(notebook.name, grade.name, grade.manual_score, grade.extra_credit,
                                              comment, grade.auto_score, bool(grade.needs_manual_grade)))
-            found += [ManualGrade(notebook.name, name, None, None, text, None, False)
+            found += [ManualGrade(notebook.name, name, None, None, text, None, False, graded=False)
                       for name, text in comments.items() if text]
     return found
 
@@ -153,13 +154,13 @@ def reconcile_manual_grading(course_dir, assignment, student_id, before, resubmi
     messages = []
     with open_gradebook(course_dir) as gradebook:
         for work in before:
+            if work.comment and resubmitted:
+                gradebook.find_comment(work.cell, work.notebook, assignment, student_id).manual_comment = None
+            if not work.graded:
+                continue
             grade = gradebook.find_grade(work.cell, work.notebook, assignment, student_id)
-            comment = gradebook.find_comment(work.cell, work.notebook, assignment, student_id) \
-                if work.comment else None
             if resubmitted:
                 grade.manual_score, grade.extra_credit, grade.needs_manual_grade = None, None, True
-                if comment is not None:
-                    comment.manual_comment = None
             elif grade.auto_score == work.auto_score:
                 grade.needs_manual_grade = work.needs_manual_grade
             elif work.manual_score is not None:

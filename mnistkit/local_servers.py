@@ -1,4 +1,4 @@
-"""Throwaway servers on this machine: a PostgreSQL server and a Dask cluster.
+"""Throwaway servers on this machine: a PostgreSQL server, a Dask cluster and a Jupyter server.
 
 For the tests and benchmarks, and for trying the large-course setup on one machine before a
 real one. Both listen on localhost only, on free ports, and leave nothing behind when stopped.
@@ -115,3 +115,52 @@ def local_dask_cluster(workers=2):
         yield cluster.scheduler_address
     finally:
         cluster.close()
+
+
+@contextlib.contextmanager
+def jupyter_lab_server(root, timeout=180):
+    """A JupyterLab server (with nbgrader's Formgrader) serving ``root``, on a free port of 127.0.0.1, with a token.
+
+    ``root`` is a course directory: Formgrader reads its nbgrader_config.py. Yields the server's
+    address and token, ``("http://127.0.0.1:PORT", TOKEN)``. It runs with a throwaway home, so
+    no one's JupyterLab settings or workspaces change what it shows, and it looks for no updates
+    or news online. Raises RuntimeError, with the server's log, if it does not answer within ``timeout`` s.
+    """
+    import secrets
+    import sys
+    import time
+
+    import requests
+
+    port, token = free_port(), secrets.token_hex(16)
+    with tempfile.TemporaryDirectory(prefix="jupyter-home-") as home:
+        environment = {**os.environ, "HOME": home, "JUPYTER_CONFIG_DIR": f"{home}/.jupyter",
+                       "JUPYTERLAB_WORKSPACES_DIR": f"{home}/workspaces", "JUPYTER_RUNTIME_DIR": f"{home}/runtime"}
+        log = open(Path(home) / "server.log", "w+")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        address = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if requests.get(f"{address}/api/status", params={"token": token}, timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"The Jupyter server did not start:\n{log.read()[-3000:]}")
+                time.sleep(0.3)
+            yield address, token
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, 9)
+                server.wait()
+            log.close()
