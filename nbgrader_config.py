@@ -11,6 +11,12 @@ c.CourseDirectory.course_id = "mnist-numpy"
 _gradebook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradebook.db")
 c.CourseDirectory.db_url = f"sqlite:///{_gradebook}?timeout=60"
 
+# Validate (the button in JupyterLab, or `nbgrader validate`) runs every cell's checks, the visible
+# tests included: a student's unfinished notebook then lists its failing cells. JupyterLab's button
+# reads the configuration of the folder Jupyter was started in: this one for a server started in
+# the course, the release's own nbgrader_config.py (which says the same) in a student's folder.
+c.Validator.validate_all = True
+
 # The stub students see in place of each solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
