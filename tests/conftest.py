@@ -3,8 +3,8 @@
 import matplotlib
 import pytest
 
-from mnistkit.course import new_course
 from mnistkit.local_servers import PostgresServer, local_dask_cluster
+from courses import new_course
 
 matplotlib.use("Agg")  # plots are drawn off screen in tests
 

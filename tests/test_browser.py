@@ -19,12 +19,13 @@ import shutil
 import nbformat
 import pytest
 
-from mnistkit.course import new_course, nbgrader
+from mnistkit.course import nbgrader
 from mnistkit.gradebook import open_gradebook
 from mnistkit.local_servers import jupyter_lab_server
 from mnistkit.simulated.independent_students import COPIED_PAIRS, SIMILARITY_CLASS
 from mnistkit.simulated.mnist_numpy_students import TAMPERING, Student
 from mnistkit.simulated.students import DEMO_CLASS, PART1, PART2, build_submission, find_student, notebook_path, submit
+from courses import new_course
 from commands import run_kit
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is in requirements.txt: run ./setup.sh")
@@ -158,7 +159,7 @@ def test_formgrader_opens_inside_jupyterlab(server, page):
     assert frame.locator(f"table tbody tr:has-text('{PART2}')").count() == 1
 
 
-def test_a_graded_notebook_shows_the_restored_cells_and_the_failed_checks(course, server, page):
+def test_a_graded_notebook_shows_the_restored_cells_and_the_failed_checks(course, server, page, tmp_path):
     released = nbformat.read(notebook_path(course, "release", PART1), as_version=4)
     restored_line = next(c for c in released.cells if c.id == "softmax_values").source.splitlines()[0]
     # The tamperer replaced its softmax tests with 'pass': the teaching assistant sees the course's tests.
@@ -170,6 +171,9 @@ def test_a_graded_notebook_shows_the_restored_cells_and_the_failed_checks(course
                    for output in cell.get("outputs", []) if output.output_type == "error")
     text = submission_page(page, server, PARTIAL.student_id).inner_text("body")
     assert failure.splitlines()[0] in text
+    page.locator("input#cross_entropy_values").scroll_into_view_if_needed()
+    page.screenshot(path=tmp_path / "formgrader-manual-grading.png")
+    print(f"screenshot of Formgrader: {tmp_path / 'formgrader-manual-grading.png'}")
 
 
 # ---------------------------------------------------------------------------
@@ -322,20 +326,29 @@ def student_copy(course, name, notebook):
     return folder
 
 
+# The open notebook's kernel status (JupyterLab keeps one indicator per notebook it has open).
+KERNEL_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true"
+KERNEL_BUSY = ".jp-Notebook-ExecutionIndicator[data-status='busy'] >> visible=true"
+
+
 def open_in_lab(page, server, folder, course):
+    """Open the student's notebook in JupyterLab, alone (``reset``: no tabs kept from an earlier test)."""
     address, _ = server
-    page.goto(f"{address}/lab/tree/{folder.relative_to(course).as_posix()}/{PART1}.ipynb")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.goto(f"{address}/lab/tree/{folder.relative_to(course).as_posix()}/{PART1}.ipynb?reset")
+    page.wait_for_selector(KERNEL_IDLE)
 
 
-def test_the_released_notebook_runs_top_to_bottom_in_jupyterlab(course, server, page):
+def test_the_released_notebook_runs_top_to_bottom_in_jupyterlab(course, server, page, tmp_path):
     folder = student_copy(course, "ada", build_submission(course, CORRECT))
     open_in_lab(page, server, folder, course)
     page.click("li.lm-MenuBar-item:has-text('Run')")
     page.click("li.lm-Menu-item:has-text('Run All Cells')")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=10 * WAIT)
+    page.wait_for_selector(KERNEL_BUSY)
+    page.wait_for_selector(KERNEL_IDLE, timeout=10 * WAIT)
     rendered = page.eval_on_selector_all(".jp-RenderedImage img", "imgs => imgs.filter(i => i.naturalWidth > 0).length")
+    page.locator(".jp-RenderedImage img").last.scroll_into_view_if_needed()
+    page.screenshot(path=tmp_path / "jupyterlab-student.png")
+    print(f"screenshot of JupyterLab: {tmp_path / 'jupyterlab-student.png'}")
     page.keyboard.press("Control+s")
     page.wait_for_selector(".jp-mod-dirty", state="detached")
 
@@ -355,7 +368,7 @@ def test_the_released_notebook_runs_top_to_bottom_in_jupyterlab(course, server, 
 def test_validate_in_jupyterlab_lists_the_failing_cells_of_an_unfinished_notebook(course, server, page):
     folder = student_copy(course, "bo", build_submission(course, UNTOUCHED))
     open_in_lab(page, server, folder, course)
-    page.click(".jp-Toolbar-item:has-text('Validate')")
+    page.click(".jp-Toolbar-item:has-text('Validate') >> visible=true")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()
     dialog.get_by_text("The following cell failed").first.wait_for()

@@ -14,7 +14,7 @@ import zipfile
 import nbformat
 import pytest
 
-from mnistkit.course import nbgrader, new_course
+from mnistkit.course import nbgrader
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
 from mnistkit.simulated import mnist_mlp_students
@@ -23,6 +23,7 @@ from mnistkit.simulated.shown import comparable_feedback
 from mnistkit.simulated.students import (
     DEMO_CLASS, PART1, PART2, SimulatedStudent, build_submission, find_student, notebook_path, set_source, submit,
 )
+from courses import new_course
 from commands import run_kit
 
 PART2_POINTS = mnist_mlp_students.ALL_POINTS

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mnistkit.course import COURSE_ROOT, nbgrader, new_course
+from mnistkit.course import COURSE_ROOT, nbgrader
 from mnistkit.gradebook import open_gradebook, read_grades
 from mnistkit.grading import grade_class
 from mnistkit.local_servers import free_port
@@ -20,6 +20,7 @@ from mnistkit.simulated.shown import comparable_feedback
 from mnistkit.simulated.students import (
     DEMO_CLASS, PART1, PART2, build_submission, find_student, set_source, submit,
 )
+from courses import new_course
 from commands import run_kit
 
 

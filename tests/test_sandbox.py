@@ -18,11 +18,12 @@ import pytest
 
 from mnistkit.simulated.attackers import attackers
 from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, CRASHES, MISTAKES
-from mnistkit.course import COURSE_ROOT, nbgrader, new_course
+from mnistkit.course import COURSE_ROOT, nbgrader
 from mnistkit.gradebook import read_grades
 from mnistkit.grading import grade_class
 from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import DEMO_CLASS, PART1, notebook_path, submit
+from courses import new_course
 from commands import run_kit
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"],

@@ -2,10 +2,10 @@
 
 import pytest
 
-from mnistkit.course import new_course
 from mnistkit.similarity import THRESHOLD, similar_pairs
 from mnistkit.simulated.independent_students import COPIED_PAIRS, INDEPENDENT, SIMILARITY_CLASS, Student
 from mnistkit.simulated.students import PART1, submit
+from courses import new_course
 
 
 @pytest.fixture(scope="module")
