@@ -60,8 +60,7 @@ def main(argv=None):
             grade_demo_class(course, workers=arguments.workers)
         elif arguments.command == "grade":
             from mnistkit.gradebook import read_grades
-            from mnistkit.grading import assignments_to_grade, collect_zip, load_outcomes
-            from mnistkit.report import write_report
+            from mnistkit.grading import collect_zip
 
             if arguments.zip:
                 if arguments.assignment is None:
@@ -73,20 +72,16 @@ def main(argv=None):
                 return 0
             for assignment in result.outcomes:
                 print(f"\n{assignment}\n" + read_grades(course, assignment).format())
-            # The report covers the whole course, also the assignments not graded in this run.
-            everything = {name: load_outcomes(course, name) for name in assignments_to_grade(course)}
-            print("\n" + write_report(course, everything))
+            print("\n" + _course_report(course))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
         elif arguments.command == "report":
-            from mnistkit.grading import assignments_to_grade, export_grades, load_outcomes, refresh_feedback
-            from mnistkit.report import write_report
+            from mnistkit.grading import assignments_to_grade, export_grades, refresh_feedback
 
             for assignment in assignments_to_grade(course, arguments.assignment):
                 print(f"{assignment}: feedback written again for {refresh_feedback(course, assignment)} student(s).")
-            everything = {name: load_outcomes(course, name) for name in assignments_to_grade(course)}
             print(f"Grades: {export_grades(course)}")
-            print(write_report(course, everything))
+            print(_course_report(course))
     except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -95,6 +90,14 @@ def main(argv=None):
               "--skip-graded to grade the rest.", file=sys.stderr)
         return 130
     return 0
+
+
+def _course_report(course):
+    """Write the class report of every assignment with submissions (also those not graded in this run); its summary."""
+    from mnistkit.grading import assignments_to_grade, load_outcomes
+    from mnistkit.report import write_report
+
+    return write_report(course, {name: load_outcomes(course, name) for name in assignments_to_grade(course)})
 
 
 def _grade(course, arguments):

@@ -4,7 +4,11 @@ import subprocess
 import sys
 
 
-def run_kit(course, *arguments):
-    """``python -m mnistkit grade --course COURSE --no-progress ARGUMENTS``; its completed process, output captured."""
-    return subprocess.run([sys.executable, "-m", "mnistkit", "grade", "--course", str(course), "--no-progress",
-                           *arguments], capture_output=True, text=True)
+def run_kit(course, *arguments, command="grade"):
+    """``python -m mnistkit grade --course COURSE --no-progress ARGUMENTS``; its completed process, output captured.
+
+    With ``command="report"``: ``python -m mnistkit report --course COURSE ARGUMENTS``.
+    """
+    options = ["--no-progress"] if command == "grade" else []
+    return subprocess.run([sys.executable, "-m", "mnistkit", command, "--course", str(course), *options, *arguments],
+                          capture_output=True, text=True)

@@ -74,16 +74,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh browser tab, logged in to the Jupyter server with its token."""
+def logged_in_tab(browser, server):
+    """A tab of a fresh browser context, logged in to the Jupyter server with its token (close its context)."""
     address, token = server
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     tab.set_default_timeout(WAIT)
     tab.goto(f"{address}/api/status?token={token}")  # the token login sets the session cookie
+    return tab
+
+
+@pytest.fixture
+def page(browser, server):
+    tab = logged_in_tab(browser, server)
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def submission_page(page, server, student):
@@ -237,11 +241,7 @@ def test_the_report_page_has_what_an_instructor_needs_and_prints_cleanly(course,
 @pytest.fixture(scope="module")
 def ta_edit(course, server, browser):
     """A teaching assistant gives demo-partial 1 of 2 points on cross_entropy_values and a comment, in Formgrader."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    address, token = server
-    page.goto(f"{address}/api/status?token={token}")
+    page = logged_in_tab(browser, server)
     submission_page(page, server, PARTIAL.student_id)
     with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
         page.fill("input#cross_entropy_values", "1")
@@ -251,18 +251,10 @@ def ta_edit(course, server, browser):
         page.fill("textarea#cross_entropy_loss-comment", TA_COMMENT)
         page.keyboard.press("Tab")
     assert saved.value.ok
-    context.close()
-    published = subprocess_report(course)
+    page.context.close()
+    published = run_kit(course, command="report")
     assert published.returncode == 0, published.stderr[-3000:]
     return published.stdout
-
-
-def subprocess_report(course):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "mnistkit", "report", "--course", str(course)],
-                          capture_output=True, text=True)
 
 
 def test_a_score_and_comment_typed_in_formgrader_reach_the_gradebook_grades_report_and_feedback(course, ta_edit):
