@@ -27,6 +27,7 @@ import nbformat
 from mnistkit.course import assignments, course_config, generate_release, nbgrader, notebooks
 from mnistkit.gradebook import manual_grading, open_gradebook, reconcile_manual_grading
 from mnistkit.nbgrader_plugins import LOG_PREFIX
+from mnistkit.sandbox.box import THREAD_VARIABLES
 
 OUTCOMES_DIR = "grading"
 
@@ -125,7 +126,9 @@ _apis = {}  # course directory -> this process's NbGraderAPI
 
 # Kernels started by parallel workers each get one BLAS thread: with OpenBLAS's default of one
 # thread per core, two kernels spun for the same cores and a submission took 66 s instead of 6 s.
-ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+# (A confined kernel gets one thread from its box unless the grader's environment says otherwise;
+# this covers unconfined kernels too.)
+ONE_THREAD = {name: "1" for name in THREAD_VARIABLES}
 
 
 def _api(course_dir, confine=True):

@@ -91,15 +91,20 @@ class RestoreReleasedLayout(NbGraderPreprocessor):
             else:
                 added_after.setdefault(anchor, []).append(cell)
 
-        cells = list(added_after.get(None, []))
+        cells, changed = list(added_after.get(None, [])), []
         for key, released_cell in zip(released_keys, released.cells):
             student_cell = submitted.get(key)
             editable = utils.is_solution(released_cell) or not (
                 utils.is_locked(released_cell) or utils.is_grade(released_cell)
             )
+            if student_cell is not None and not editable and student_cell.source != released_cell.source:
+                changed.append(key)
             cells.append(student_cell if student_cell is not None and editable else copy.deepcopy(released_cell))
             cells += added_after.get(key, [])
 
+        if changed:
+            self.log.warning("%s put back %d test or locked cell(s) whose code was changed: %s", LOG_PREFIX,
+                             len(changed), ", ".join(changed))
         missing = [key for key in released_keys if key not in submitted]
         if missing:
             self.log.warning("%s restored %d deleted cell(s): %s", LOG_PREFIX, len(missing), ", ".join(missing))
@@ -251,6 +256,7 @@ class MergeStreams(NbGraderPreprocessor):
 
 REMOVED_LINE = "[a line of a hidden test was removed from this output]"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_WARNING_HEADER = re.compile(r"^\S.*:\d+: \w*Warning: ")  # how Python's warnings module starts a warning
 
 
 class RemoveHiddenTestLines(NbGraderPreprocessor):
@@ -264,16 +270,19 @@ class RemoveHiddenTestLines(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         secrets = marked_lines(nb.cells, regions=("HIDDEN TESTS",))
-        removed = 0
+        printed = 0  # lines the student's code put in an output or an error message
         for cell in nb.cells:
             for output in cell.get("outputs", []) if secrets else []:
                 for key, value in self._texts(output):
-                    cleaned, count = self._scrub(value, secrets)
-                    removed += count
+                    cleaned, count, quoted_by_python = self._scrub(value, secrets)
                     if count:
                         self._store(output, key, cleaned)
-        if removed:
-            self.log.warning("%s removed %d output line(s) quoting hidden tests", LOG_PREFIX, removed)
+                    # A failing test's traceback, and a warning raised in a test, quote the test's own
+                    # lines: that is Python's doing, not the student's.
+                    printed += 0 if key == "traceback" else count - quoted_by_python
+        if printed:
+            self.log.warning("%s removed %d output line(s) quoting hidden tests, printed by the student's code",
+                             LOG_PREFIX, printed)
         return nb, resources
 
     @staticmethod
@@ -290,13 +299,15 @@ class RemoveHiddenTestLines(NbGraderPreprocessor):
 
     @staticmethod
     def _scrub(text, secrets):
-        lines, count = text.splitlines(keepends=True), 0
+        """``text`` with its secret lines replaced; how many, and how many of them follow a warning's header."""
+        lines, count, after_warning = text.splitlines(keepends=True), 0, 0
         for index, line in enumerate(lines):
             plain = html.unescape(_ANSI.sub("", line))
             if any(secret in plain for secret in secrets):
                 lines[index] = REMOVED_LINE + ("\n" if line.endswith("\n") else "")
                 count += 1
-        return "".join(lines), count
+                after_warning += index > 0 and bool(_WARNING_HEADER.match(_ANSI.sub("", lines[index - 1])))
+        return "".join(lines), count, after_warning
 
     @staticmethod
     def _store(output, key, text):

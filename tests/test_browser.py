@@ -204,7 +204,7 @@ def test_the_report_page_has_what_an_instructor_needs_and_prints_cleanly(course,
     assert histogram.evaluate("img => img.complete && img.naturalWidth > 0")
     needs_a_look = part1.locator("table.needs-a-look").inner_text()
     assert "broken-file\tfailed\t0\t'mnist_numpy.ipynb' cannot be read as a notebook" in needs_a_look
-    assert "tamper-edits-tests\tgraded\t7\t" in needs_a_look
+    assert "tamper-edits-tests\tgraded\t7\tPut back 4 test or locked cell(s) whose code was changed" in needs_a_look
     late_and_missing = part1.locator("ul.late-missing").inner_text()
     assert "latecomer: 72.0 hours late" in late_and_missing and "No submission from: demo-correct, ghost." in late_and_missing
 

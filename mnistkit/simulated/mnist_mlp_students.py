@@ -76,6 +76,16 @@ return params
                                 "rng.standard_normal((n_in, n_hidden)) * np.sqrt(2.0 / n_in)",
                                 "rng.normal(0.0, np.sqrt(2.0 / n_hidden), size=(n_hidden, n_out))",
                                 "rng.standard_normal((n_hidden, n_out)) * np.sqrt(2.0 / n_hidden)")),
+    student("mlp-valid-draw-order", "draws W2 before W1 from the generator",
+            init_params=function(INIT, """
+W2 = rng.normal(0.0, np.sqrt(2.0 / n_hidden), size=(n_hidden, n_out))
+W1 = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_hidden))
+return {"W1": W1, "b1": np.zeros(n_hidden), "W2": W2, "b2": np.zeros(n_out)}
+""")),
+    student("mlp-valid-lists", "forward and learn return lists, not tuples",
+            forward=changed("forward", 'return probs, {"X": X, "Z1": Z1, "H": H}', 'return [probs, {"X": X, "Z1": Z1, "H": H}]'),
+            learn=changed("learn", "return params, losses, train_errors, val_errors",
+                          "return [params, losses, train_errors, val_errors]")),
     student("mlp-valid-shuffled-in-place", "shuffles every epoch and updates its own copies in place",
             learn=changed("learn", COPIES, "    params = {name: value.copy() for name, value in params.items()}\n"
                                            "    order = np.random.permutation(len(X_train))\n",
@@ -116,6 +126,12 @@ MISTAKES = [
              init_params=changed("init_params", "rng.normal(0.0, np.sqrt(2.0 / n_in)", "np.random.normal(0.0, np.sqrt(2.0 / n_in)",
                                  "rng.normal(0.0, np.sqrt(2.0 / n_hidden)", "np.random.normal(0.0, np.sqrt(2.0 / n_hidden)")),
      losing("init_reproducible")),
+    # Glorot's scale sqrt(2 / (fan_in + fan_out)) is 6% below He's for W1 (784 -> 100): the standard deviation
+    # of 78,400 weights tells them apart by more than 20 standard errors.
+    (student("mlp-glorot-init", "Glorot's scale sqrt(2 / (fan_in + fan_out)) instead of He's",
+             init_params=changed("init_params", "np.sqrt(2.0 / n_in)", "np.sqrt(2.0 / (n_in + n_hidden))",
+                                 "np.sqrt(2.0 / n_hidden)", "np.sqrt(2.0 / (n_hidden + n_out))")),
+     losing("init_scale")),
     (student("mlp-xavier-init", "Xavier's scale sqrt(1 / fan_in) instead of He's",
              init_params=changed("init_params", "np.sqrt(2.0 / n_in)", "np.sqrt(1.0 / n_in)",
                                  "np.sqrt(2.0 / n_hidden)", "np.sqrt(1.0 / n_hidden)")),
@@ -153,6 +169,13 @@ MISTAKES = [
     (student("mlp-learn-first-batch-only", "trains on the first batch every step",
              learn=changed("learn", "        start = ((step - 1) * batch_size) % n\n", "        start = 0\n")),
      losing("learn_reaches_threshold")),
+    # Batches of 100 rows whatever batch_size says: only the check with another batch size sees it.
+    (student("mlp-learn-fixed-batch-size", "always takes batches of 100 rows, ignoring batch_size",
+             learn=changed("learn", "        start = ((step - 1) * batch_size) % n\n", "        start = ((step - 1) * 100) % n\n",
+                           "X_train[start:start + batch_size]", "X_train[start:start + 100]",
+                           "y_train[start:start + batch_size])\n", "y_train[start:start + 100])\n",
+                           "y_train[start:start + batch_size]))", "y_train[start:start + 100]))")),
+     losing("learn_one_step")),
     (student("mlp-learn-weights-only", "updates W1 and W2 but never the biases",
              learn=changed("learn", LEARN_STEP, "        params = {name: value - learning_rate * grads[name] "
                                                 "if name.startswith('W') else value\n"

@@ -80,6 +80,11 @@ return batch.reshape(np.shape(z))
 losses = -np.sum(p * np.log(q + 1e-15), axis=-1)
 return np.mean(losses)
 """)),
+    student("valid-loss-keras-epsilon", "clips q to [1e-7, 1 - 1e-7], as Keras does",
+            cross_entropy_loss=function(LOSS, """
+q = np.clip(q, 1e-7, 1 - 1e-7)
+return float(np.mean(-np.sum(p * np.log(q), axis=-1)))
+""")),
     student("valid-loss-warns", "a correct cross-entropy whose log(0) makes numpy warn on stderr",
             cross_entropy_loss=function(LOSS, """
 log_q = np.log(q)  # RuntimeWarning: divide by zero, for exact zeros
@@ -236,6 +241,13 @@ return ohe
     # Forgets to move on: every step uses the first batch, so only 100 images are ever learned from.
     (student("same-batch-every-step", "never advances to the next batch",
              learn=changed("learn", NEXT_BATCH, "        start = 0\n")), losing("learn_reaches_threshold")),
+    # Batches of 100 rows whatever batch_size says: only the check with another batch size sees it.
+    (student("learn-fixed-batch-size", "always takes batches of 100 rows, ignoring batch_size",
+             learn=changed("learn", NEXT_BATCH + "        X_batch = X_train[start:start + batch_size]\n"
+                           "        y_true = one_hot_encode(y_train[start:start + batch_size])\n",
+                           "        start = ((step - 1) * 100) % n\n        X_batch = X_train[start:start + 100]\n"
+                           "        y_true = one_hot_encode(y_train[start:start + 100])\n")),
+     losing("learn_one_step")),
     (student("returns-b-before-w", "returns b, W instead of W, b", learn=changed(
         "learn", "    return W, b, losses", "    return b, W, losses")), losing(*BAD_TRAINING)),
     # The original loop counted samples: max_iters=2000 makes 20 updates, max_iters=1 makes none.
@@ -329,9 +341,10 @@ EXIT = "    import os\n    os._exit(1)\n"
 CRASHES = [
     (Student("crash-endless-plot-cell", "an endless loop in an ungraded cell",
                       edit=lambda nb: set_source(nb, "while True:\n    pass", "look_at_digits")), ALL_POINTS),
-    (student("crash-endless-learn", "learn loops forever", learn=changed(
-        "learn", "    n = len(X_train)\n", "    n = len(X_train)\n    while True:\n        pass\n")),
-     losing(*LEARN_CELLS)),
+    # Only the one-step check asks for one step: the other cells that train still earn their points.
+    (student("crash-endless-learn", "learn loops forever when asked for a single step", learn=changed(
+        "learn", "    n = len(X_train)\n", "    n = len(X_train)\n    while max_iters == 1:\n        pass\n")),
+     losing("learn_one_step")),
     (student("crash-exit-in-learn", "learn calls os._exit: the kernel dies in every cell that trains",
              learn=changed("learn", COPIES, EXIT + COPIES)), losing(*LEARN_CELLS)),
     # A segfault while defining softmax: softmax never exists, so everything that uses it fails.
