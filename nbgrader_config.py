@@ -2,6 +2,8 @@
 
 import os
 
+from mnistkit.intake import take_in_before_autograde
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "mnist-numpy"
@@ -37,6 +39,11 @@ c.Execute.shutdown_kernel = "immediate"
 # warnings cost nothing, and feedback keeps hidden tests hidden.
 # Where the machine cannot confine kernels, grading stops and says why; to grade unconfined
 # anyway (student code then runs with your rights): c.GuardedExecute.confine = False
+# What a student hands in is taken in as data before nbgrader copies anything (mnistkit/intake):
+# only the notebooks, as plain files of bounded size; links, FIFOs, devices, folders and every other
+# file are left out, never followed, and named in the grading record. Limits: c.Intake.max_notebook_mb,
+# c.Intake.max_cells. (The class command does the same before it calls nbgrader.)
+c.Autograde.pre_convert_hook = take_in_before_autograde
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
@@ -53,12 +60,14 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "mnistkit.inert.InertContent",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "mnistkit.inert.InertContent",
     "mnistkit.nbgrader_plugins.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
@@ -68,10 +77,15 @@ c.GenerateFeedback.preprocessors = [
 # and notebook name from Canvas-style file names such as
 #   doejane_LATE_1234_5678_mnist_numpy.ipynb  or  doejane_1234_5678_mnist_numpy-1.ipynb
 # (the -1 is a resubmission). It is matched against the whole path of each extracted file;
-# change it to match your system's names.
+# change it to match your system's names. Plain `nbgrader zip_collect` uses the kit's safe unpacking and
+# refuses student ids that are not ids (mnistkit/intake/archives.py), as the class command does.
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[^_/]+)_(?:LATE_)?\d+_\d+_(?P<file_id>.+?)(?:-\d+)?\.ipynb$"
 )
+c.ZipCollectApp.extractor_plugin = "mnistkit.intake.archives.SafeExtractor"
+# `nbgrader collect` copies plain files only from the exchange, never following a student's link.
+c.ExchangeFactory.collect = "mnistkit.intake.exchange.SafeExchangeCollect"
+c.ZipCollectApp.collector_plugin = "mnistkit.intake.archives.CheckedFileNameCollector"
 
 # Class data never goes to students with the assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]

@@ -15,7 +15,6 @@ import json
 import multiprocessing
 import os
 import re
-import shutil
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,6 +25,7 @@ import nbformat
 
 from mnistkit.course import assignments, course_config, generate_release, nbgrader, notebooks
 from mnistkit.gradebook import manual_grading, open_gradebook, reconcile_manual_grading
+from mnistkit.intake import Intake, shown, student_id_problem, submission_stamp, take_in
 from mnistkit.nbgrader_plugins import LOG_PREFIX
 from mnistkit.sandbox.box import THREAD_VARIABLES
 
@@ -67,56 +67,8 @@ def outcome_path(course_dir, assignment, student_id):
     return Path(course_dir) / OUTCOMES_DIR / assignment / f"{student_id}.json"
 
 
-# ---------------------------------------------------------------------------
-# Intake: what can be known about a submission before grading it
-
-
 def submission_folder(course_dir, assignment, student_id):
     return Path(course_dir) / "submitted" / student_id / assignment
-
-
-def submission_stamp(folder):
-    """Changes whenever a file of the submission changes (so a resubmission is regraded)."""
-    stamps = sorted(
-        f"{path.relative_to(folder)}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
-        for path in folder.rglob("*") if path.is_file()
-    )
-    return "|".join(stamps)
-
-
-def intake(folder, names):
-    """Check one submission folder against the assignment's notebook ``names``; return ``(problems, gradable)``.
-
-    When an assignment has one notebook and it was handed in under another name, it is copied to
-    the expected name (the original is kept). A notebook missing from an assignment of several
-    gets zero points (nbgrader's rule); with none of them, or one unreadable, the submission
-    cannot be graded.
-    """
-    problems, found = [], 0
-    for name in names:
-        expected = folder / f"{name}.ipynb"
-        if not expected.exists():
-            others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and p.stem not in names)
-            if len(names) == 1 and len(others) == 1:
-                shutil.copy2(others[0], expected)
-                problems.append(f"The notebook was handed in as '{others[0].name}'; it was graded as '{expected.name}'.")
-            elif len(names) == 1 and others:
-                listed = ", ".join(f"'{p.name}'" for p in others)
-                return [f"No '{expected.name}' was handed in, and several other notebooks were ({listed})."], False
-            else:
-                problems.append(f"No '{expected.name}' was handed in" + (
-                    ": the submission folder holds no notebook." if not any(folder.glob("*.ipynb")) else
-                    "; it gets 0 points."))
-                continue
-        try:
-            if expected.stat().st_size == 0:
-                raise ValueError("the file is empty")
-            nbformat.validate(nbformat.read(expected, as_version=4))
-        except Exception as error:  # JSON, encoding and schema errors all mean the same to an instructor
-            reason = str(error).splitlines()[0][:200] or type(error).__name__
-            return problems + [f"'{expected.name}' cannot be read as a notebook: {reason}."], False
-        found += 1
-    return problems, found > 0
 
 
 # ---------------------------------------------------------------------------
@@ -164,11 +116,12 @@ def grade_one(course_dir, assignment, student_id, confine=True):
     """
     started = time.perf_counter()
     folder = submission_folder(course_dir, assignment, student_id)
-    problems, gradable = intake(folder, notebooks(course_dir, assignment))
-    stamp = submission_stamp(folder)  # after intake, which may add a correctly named copy
+    api = _api(course_dir, confine)
+    taken = take_in(folder, notebooks(course_dir, assignment), Intake(config=api.config))
+    problems, gradable = taken.problems, taken.gradable
+    stamp = submission_stamp(folder)  # after intake, which may rename the notebook and leave files out
     status = "failed"
     if gradable:
-        api = _api(course_dir, confine)
         previous = Outcome.load(course_dir, assignment, student_id)
         manual_before = manual_grading(course_dir, assignment, student_id)
         result = api.autograde(assignment, student_id, force=True, create=True)
@@ -247,31 +200,40 @@ class ClassResult:
     graded_now: list  # (assignment, student id) pairs graded in this run
     seconds: float
     grades_csv: Path
+    refused: dict = field(default_factory=dict)  # assignment -> [(the folder's name, shown, why)] never graded
 
 
 def collect_zip(course_dir, assignment, archive):
-    """Unpack a learning-management system's zip of submissions into ``submitted/`` (nbgrader zip_collect).
+    """Unpack a learning-management system's zip of submissions into ``submitted/`` (see `mnistkit.intake.archives`).
 
     Student ids and file names are read from the archive's file names by the pattern
-    ``FileNameCollectorPlugin.named_regexp`` in nbgrader_config.py. Returns nbgrader's
-    summary lines: how many files it collected, and each file it skipped.
+    ``FileNameCollectorPlugin.named_regexp`` in nbgrader_config.py. Returns summary lines: how
+    many notebooks were collected, and each entry skipped, with why.
     """
+    from mnistkit.intake.archives import collect_zip as unpack
+
     archive = Path(archive)
     if not archive.is_file():
         raise FileNotFoundError(f"No zip file {archive}")
-    folder = Path(course_dir) / "downloaded" / assignment / "archive"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(archive, folder / archive.name)
-    log = nbgrader(course_dir, "zip_collect", assignment, "--force")
-    # nbgrader's own summary ("3 files collected, 0 files skipped") and each file it skipped
-    return [line.split("] ", 1)[-1] for line in log.splitlines() if "collected" in line or "Skipped" in line]
+    return unpack(course_dir, assignment, archive, notebooks(course_dir, assignment), course_config(course_dir)).summary()
 
 
-def submitted_students(course_dir, assignment):
+def _submitted_folders(course_dir, assignment):
     folder = Path(course_dir) / "submitted"
     if not folder.is_dir():
         return []
-    return sorted(path.name for path in folder.iterdir() if (path / assignment).is_dir())
+    return sorted(path.name for path in folder.iterdir() if os.path.lexists(path / assignment))
+
+
+def submitted_students(course_dir, assignment):
+    """The ids of the students who handed in ``assignment`` (folders of ``submitted/`` whose names are ids)."""
+    return [name for name in _submitted_folders(course_dir, assignment) if student_id_problem(name) is None]
+
+
+def refused_folders(course_dir, assignment):
+    """``[(shown name, why)]`` of the folders of ``submitted/`` that hold ``assignment`` but are not named by a student id."""
+    return [(shown(name), student_id_problem(name)) for name in _submitted_folders(course_dir, assignment)
+            if student_id_problem(name) is not None]
 
 
 def ensure_release(course_dir, assignment, say):
@@ -316,9 +278,12 @@ def grade_class(course_dir, assignment=None, students=None, workers=None, skip_g
     chosen_assignments = assignments_to_grade(course_dir, assignment)
     if confine and chosen_assignments:
         check_confinement(course_dir)
-    todo, skipped, unknown = [], 0, set(students or [])
+    todo, skipped, unknown, refused = [], 0, set(students or []), {}
     for name in chosen_assignments:
         ensure_release(course_dir, name, say)
+        refused[name] = refused_folders(course_dir, name)
+        for folder, why in refused[name]:
+            say(f"Not graded: the folder {folder} in submitted/ ({name}): {why}.")
         everyone = submitted_students(course_dir, name)
         unknown -= set(everyone)
         for student in everyone if students is None else [s for s in everyone if s in set(students)]:
@@ -351,7 +316,7 @@ def grade_class(course_dir, assignment=None, students=None, workers=None, skip_g
     grades_csv = export_grades(course_dir)
     # The result covers each assignment's whole class, not only this run.
     outcomes = {name: load_outcomes(course_dir, name) for name in chosen_assignments}
-    return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv)
+    return ClassResult(outcomes, todo, time.perf_counter() - started, grades_csv, refused)
 
 
 def refresh_feedback(course_dir, assignment):

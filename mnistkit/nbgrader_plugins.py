@@ -126,6 +126,9 @@ def _master_folder(config, resources):
     return Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]))
 
 
+MAX_ERROR_CHARACTERS = 20_000  # of an error's message, and of each line of its traceback
+
+
 class _KernelLost(Exception):
     """The kernel died or stopped answering while running a cell."""
 
@@ -155,12 +158,16 @@ class GuardedExecute(Execute):
     max_processes = Integer(128, help="Processes and threads a confined kernel may run").tag(config=True)
     max_file_mb = Integer(512, help="Largest file a confined kernel may write, in MiB").tag(config=True)
     max_open_files = Integer(1024, help="Files a confined kernel may hold open").tag(config=True)
+    max_scratch_mb = Integer(256, help="Size of a confined kernel's home, and of its /tmp, in MiB").tag(config=True)
+    max_output_mb = Integer(8, help="Output a notebook's cells may print or display while graded, in MiB; beyond "
+                                    "it, output is left out").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if isinstance(km, ConfinedKernelManager):
             km.limits = Limits(memory_bytes=self.memory_limit_mb * 2**20 or 2**62, processes=self.max_processes,
-                               file_bytes=self.max_file_mb * 2**20, open_files=self.max_open_files)
+                               file_bytes=self.max_file_mb * 2**20, open_files=self.max_open_files,
+                               scratch_bytes=self.max_scratch_mb * 2**20)
             km.data_folder, km.bwrap = self._data_folder, self.bwrap
         return km
 
@@ -186,6 +193,7 @@ class GuardedExecute(Execute):
         guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=memory, seed=self.seed, modules=modules))
         nb.cells.insert(0, guard)
         self._lost = {}  # cell index -> the error output that replaces the cell's run
+        self._output_bytes, self._output_cut = 0, set()
         try:
             for _ in range(self.max_kernel_restarts + 1):
                 try:
@@ -223,6 +231,30 @@ class GuardedExecute(Execute):
         if any(output.get("ename") == "CellTimeoutError" for output in cell.get("outputs", [])):
             self.log.warning("%s cell %s ran longer than %s s and was stopped", LOG_PREFIX, _cell_key(cell), self.timeout)
         return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's handling of one output, within the notebook's output budget (``max_output_mb``).
+
+        Errors always pass (their text bounded): they decide the grade. Other output beyond the
+        budget is left out, with a line saying so in each cell that lost some.
+        """
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:MAX_ERROR_CHARACTERS]
+            content["traceback"] = [str(line)[:MAX_ERROR_CHARACTERS] for line in content.get("traceback", [])[:200]]
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(str(content.get("text", ""))) + sum(len(str(value)) for value in content.get("data", {}).values())
+        self._output_bytes += size
+        if self._output_bytes <= self.max_output_mb * 2**20:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._output_cut:
+            if not self._output_cut:
+                self.log.warning("%s output beyond the %d MiB a notebook may print was left out, from cell %s on",
+                                 LOG_PREFIX, self.max_output_mb, _cell_key(self.nb.cells[cell_index]))
+            self._output_cut.add(cell_index)
+            notice = f"[output beyond the {self.max_output_mb} MiB a notebook may print was left out]\n"
+            outs.append(new_output("stream", name="stdout", text=notice))
+        return None
 
     def _give_up(self, nb):
         message = f"Not run: the kernel died {len(self._lost)} times, the most a notebook may."

@@ -40,6 +40,7 @@ class AssignmentFacts:
     histogram: Path
     feedback: dict  # student -> path of their feedback page, relative to reports/
     similar: list = field(default_factory=list)  # similarity.SimilarPair s above the threshold
+    refused: list = field(default_factory=list)  # (shown folder name, why) of folders of submitted/ not graded
     similarity_notes: list = field(default_factory=list)
 
     @property
@@ -112,6 +113,9 @@ def assignment_facts(course_dir, assignment, outcomes, similarity=True):
         late=[], missing=[], histogram=course_dir / REPORTS_DIR / assignment / "scores.png", feedback={},
     )
     facts.late, facts.missing = late_and_missing(course_dir, assignment, set(outcomes))
+    from mnistkit.grading import refused_folders
+
+    facts.refused = refused_folders(course_dir, assignment)
     _histogram(facts.totals, table.max_total, f"{assignment}: scores of {len(graded)} graded submissions",
                facts.histogram)
     for student in outcomes:
@@ -129,6 +133,13 @@ def assignment_facts(course_dir, assignment, outcomes, similarity=True):
 # Markdown
 
 
+def _markdown_text(text):
+    """Text from a student (a folder's name) shown as text in Markdown: no markup, no table cell break."""
+    import html
+
+    return html.escape(text, quote=False).replace("|", "&#124;").replace("`", "&#96;").replace("*", "&#42;").replace("_", "&#95;")
+
+
 def _markdown_section(facts):
     lines = [f"## {facts.name}", "", facts.counts]
     if facts.unconfined:
@@ -142,11 +153,14 @@ def _markdown_section(facts):
                      f"{facts.share_passed(name):.0%} |")
     lines += ["", "### Score distribution", "", f"![scores of {facts.name}]({facts.name}/scores.png)", ""]
     lines += ["### Submissions that need a look", ""]
-    if facts.flagged:
+    if facts.flagged or facts.refused:
         lines += ["| student | status | score | what happened |", "|---|---|---|---|"]
         for student, outcome in facts.flagged:
             reasons = " ".join(outcome.problems) or outcome.status
             lines.append(f"| {student} | {outcome.status} | {facts.score(student)} | {reasons.replace('|', '/')} |")
+        for folder, why in facts.refused:
+            lines.append(f"| {_markdown_text(folder)} | not graded | - | The folder in submitted/ is not a student's: "
+                         f"{_markdown_text(why)}. |")
     else:
         lines.append("None: every submission was graded without incident.")
     lines += ["", "### Late and missing submissions", ""]

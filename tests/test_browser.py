@@ -7,7 +7,10 @@ and one headless Chromium (Debian's ``chromium``, driven by Playwright) looks at
   page, reach the gradebook, ``grades.csv``, the report and the feedback, and survive later
   grading runs (a resubmission sets them aside, and says so);
 - the class report as a web page (a screenshot is saved in the test's temporary folder);
-- a student's notebook, run top to bottom in JupyterLab, and its Validate button.
+- a student's notebook, run top to bottom in JupyterLab, and its Validate button;
+- a student who put script in every part of a notebook a page shows: nothing of it runs in
+  Formgrader (alone or in JupyterLab's panel), the feedback (from disk, served by Jupyter, in
+  JupyterLab's viewer), the graded notebook in JupyterLab or the class report.
 
 The tests run in file order: the manual-grading ones change the class's grades.
 """
@@ -24,6 +27,7 @@ from mnistkit.gradebook import open_gradebook
 from mnistkit.local_servers import jupyter_lab_server
 from mnistkit.simulated.independent_students import COPIED_PAIRS, SIMILARITY_CLASS
 from mnistkit.simulated.mnist_numpy_students import TAMPERING, Student
+from mnistkit.simulated.page_payloads import SCRIPTING_STUDENT, control_notebook
 from mnistkit.simulated.students import DEMO_CLASS, PART1, PART2, build_submission, find_student, notebook_path, submit
 from courses import new_course
 from commands import run_kit
@@ -51,8 +55,10 @@ def course(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("browser-course"))
     nbgrader(course, "db", "assignment", "add", PART1, "--duedate=2026-11-20 17:00:00 UTC")
     nbgrader(course, "db", "student", "add", "ghost", "--first-name=Never", "--last-name=Submitted")
-    for student in [*SIMILARITY_CLASS, PARTIAL, TAMPERER, BROKEN, LATE, PART2_CORRECT]:
+    for student in [*SIMILARITY_CLASS, PARTIAL, TAMPERER, BROKEN, LATE, PART2_CORRECT, SCRIPTING_STUDENT]:
         submit(course, student)
+    beside = notebook_path(course, "submitted", PART1, student_id=SCRIPTING_STUDENT.student_id).parent
+    (beside / "page.html").write_text("<script>top.__pwned = ['handed-in-page']</script>")
     (notebook_path(course, "submitted", PART1, student_id=LATE.student_id).parent / "timestamp.txt").write_text(
         "2026-11-23 17:00:00 UTC")
     graded = run_kit(course)
@@ -138,7 +144,7 @@ def test_formgrader_lists_every_submission_with_the_kits_scores(course, server, 
     address, _ = server
     page.goto(f"{address}/formgrader")
     page.wait_for_selector(f"table tbody tr:has-text('{PART1}')")
-    assert page.inner_text(f"table tbody tr:has-text('{PART1}') td:nth-child(9)").strip() == "12"
+    assert page.inner_text(f"table tbody tr:has-text('{PART1}') td:nth-child(9)").strip() == "13"
 
     page.goto(f"{address}/formgrader/manage_submissions/{PART1}")
     page.wait_for_selector("table tbody tr td:has-text('graded')")
@@ -198,7 +204,7 @@ def test_the_report_page_has_what_an_instructor_needs_and_prints_cleanly(course,
 
     part1 = page.locator(f"section#{PART1}")
     assert part1.locator("table.pass-rates tr").count() == 1 + 11  # a row per graded cell
-    assert "cross_entropy_values\t2\t10 of 11\t" in part1.locator("table.pass-rates").inner_text()
+    assert "cross_entropy_values\t2\t10 of 12\t" in part1.locator("table.pass-rates").inner_text()
     histogram = part1.locator("img.histogram")
     assert histogram.get_attribute("src").startswith("data:image/png;base64,")  # embedded: the page stands alone
     assert histogram.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -216,7 +222,7 @@ def test_the_report_page_has_what_an_instructor_needs_and_prints_cleanly(course,
     assert part1.locator(".pair mark").count() > 0
 
     links = part1.locator("a.feedback")
-    assert links.count() == 11  # every graded submission; the broken file has no feedback
+    assert links.count() == 12  # every graded submission; the broken file has no feedback
     with page.expect_navigation():
         part1.locator("tr:has-text('demo-partial') a.feedback").click()
     assert page.url.endswith(f"feedback/demo-partial/{PART1}/{PART1}.html")
@@ -371,3 +377,101 @@ def test_validate_in_jupyterlab_lists_the_failing_cells_of_an_unfinished_noteboo
     for first_line in visible_tests:  # each failing visible test is listed, with the error that stopped it
         assert first_line in said
     assert "NotImplementedError" in said
+
+
+# ---------------------------------------------------------------------------
+# Student content is shown, never run: the payloads of mnistkit/simulated/page_payloads.py
+
+
+def pwned_files(course):
+    """Files a payload that ran in the Jupyter server's origin wrote through its API (in the server's root)."""
+    return sorted(path.name for path in course.glob("pwned-*.txt"))
+
+
+def payloads_that_ran(page):
+    """The payloads that recorded themselves in the page or any of its frames, once it has loaded."""
+    page.wait_for_load_state("networkidle")
+    ran = set()
+    for frame in page.frames:
+        try:
+            ran.update(frame.evaluate("window.__pwned || []"))
+        except playwright.Error:  # a frame that went away while loading
+            pass
+    return ran
+
+
+def submission_id(course, student):
+    with open_gradebook(course) as gradebook:
+        return gradebook.find_submission_notebook(PART1, PART1, student).id
+
+
+def test_the_payloads_run_where_a_page_does_not_make_them_inert(course, server, page, tmp_path):
+    """The control: plain nbconvert's page runs them from disk, and a student file served in Jupyter's origin
+    writes through the instructor's session, so the tests below would see a payload that ran."""
+    from nbconvert import HTMLExporter
+
+    plain = tmp_path / "plain.html"
+    plain.write_text(HTMLExporter(template_name="classic").from_notebook_node(control_notebook())[0])
+    page.goto(plain.as_uri())
+    assert {"html-script", "html-img", "html-iframe", "markdown-output", "markdown-cell"} <= payloads_that_ran(page)
+
+    address, _ = server
+    graded = notebook_path(course, "autograded", PART1, student_id=SCRIPTING_STUDENT.student_id).parent
+    shutil.copy(plain, graded / "control.html")
+    try:
+        page.goto(f"{address}/formgrader/submissions/{submission_id(course, SCRIPTING_STUDENT.student_id)}/control.html")
+        page.wait_for_function("(window.__pwned || []).length > 0")
+        page.wait_for_timeout(500)  # the API writes the payloads sent
+        assert "pwned-html-script.txt" in pwned_files(course)
+    finally:
+        (graded / "control.html").unlink()
+        for name in pwned_files(course):
+            (course / name).unlink()
+
+
+def test_formgrader_shows_the_scripting_students_notebook_inert(course, server, page):
+    text = submission_page(page, server, SCRIPTING_STUDENT.student_id).inner_text("body")
+    assert "payload html-script" in text and "onerror" in text  # shown as text
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+
+
+def test_formgrader_inside_jupyterlab_shows_it_inert(course, server, page):
+    address, _ = server
+    page.goto(f"{address}/lab")
+    page.click("li.lm-MenuBar-item:has-text('Nbgrader')")
+    page.click("li.lm-Menu-item:has-text('Formgrader')")
+    page.frame_locator("iframe").first.locator(f"table tbody tr:has-text('{PART1}')").wait_for()
+    panel = next(frame for frame in page.frames if "/formgrader" in frame.url)
+    panel.goto(f"{address}/formgrader/submissions/{submission_id(course, SCRIPTING_STUDENT.student_id)}/")
+    panel.wait_for_selector("input.score")
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+
+
+def test_a_handed_in_page_is_never_served_by_formgrader(course, server, page):
+    address, _ = server
+    response = page.goto(f"{address}/formgrader/submissions/{submission_id(course, SCRIPTING_STUDENT.student_id)}/page.html")
+    assert response.status == 404
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+
+
+def test_the_feedback_shows_it_inert_from_disk_served_by_jupyter_and_in_jupyterlab(course, server, page):
+    address, _ = server
+    relative = f"feedback/{SCRIPTING_STUDENT.student_id}/{PART1}/{PART1}.html"
+    page.goto((course / relative).as_uri())
+    assert "payload html-img" in page.inner_text("body")
+    assert payloads_that_ran(page) == set()
+    page.goto(f"{address}/files/{relative}")
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+    page.goto(f"{address}/lab/tree/{relative}")
+    page.wait_for_selector(".jp-RenderedHTMLCommon, iframe")
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+
+
+def test_the_graded_notebook_in_jupyterlab_and_the_report_are_inert(course, server, page):
+    address, _ = server
+    page.goto(f"{address}/lab/tree/autograded/{SCRIPTING_STUDENT.student_id}/{PART1}/{PART1}.ipynb")
+    page.wait_for_selector(".jp-OutputArea-output:has-text('payload html-script')")
+    assert payloads_that_ran(page) == set() and pwned_files(course) == []
+    page.goto((course / "reports" / "report.html").as_uri())
+    assert SCRIPTING_STUDENT.student_id in page.inner_text("body")
+    assert payloads_that_ran(page) == set()

@@ -222,7 +222,7 @@ def test_any_executor_can_run_the_graders(tmp_path):
 
 
 def test_submissions_collected_through_nbgraders_exchange(tmp_path):
-    """Release, fetch, submit and collect with nbgrader's own exchange, then grade with the class command."""
+    """Release, fetch, submit and collect with nbgrader's own exchange (plain files only), then grade with the class command."""
     exchange, home = tmp_path / "exchange", tmp_path / "student-home"
     exchange.mkdir(mode=0o777)
     home.mkdir()
@@ -232,16 +232,25 @@ def test_submissions_collected_through_nbgraders_exchange(tmp_path):
     nbgrader(home, "fetch_assignment", PART1, *as_student)
     nbformat.write(build_submission(course, DEMO_CLASS[0]), home / PART1 / "mnist_numpy.ipynb")
     nbgrader(home, "submit", PART1, *as_student)
-    nbgrader(course, "collect", PART1)
+    # The student owns their submission in the exchange: they put a link to the master notebook and a FIFO in it.
+    (inbound,) = (exchange / "mnist-numpy" / "inbound").iterdir()
+    (inbound / "solutions.ipynb").symlink_to(notebook_path(course, "source", PART1))
+    os.mkfifo(inbound / "pipe")
+    collected = nbgrader(course, "collect", PART1)
 
     student_id = getpass.getuser()  # the exchange knows students by their login
-    assert (course / "submitted" / student_id / PART1 / "timestamp.txt").is_file()
+    folder = course / "submitted" / student_id / PART1
+    assert (folder / "timestamp.txt").is_file()
+    collected_names = {path.name for path in folder.iterdir()}
+    assert {"mnist_numpy.ipynb", "timestamp.txt"} <= collected_names and not {"solutions.ipynb", "pipe"} & collected_names
+    assert all(path.is_file() and not path.is_symlink() for path in folder.iterdir())
+    assert "'solutions.ipynb': a link or unreadable" in collected and "'pipe': not a plain file" in collected
     grade_class(course, progress=False, say=lambda *_: None)
     assert read_grades(course, PART1).scores == {student_id: ALL_POINTS}
 
 
 def test_a_renamed_notebook_is_graded_once(tmp_path):
-    """The correctly named copy intake makes does not count as a resubmission."""
+    """Renaming the notebook to the expected name at intake does not count as a resubmission."""
     course = new_course(tmp_path / "course")
     submit(course, Student("renamer", "hands in 'homework.ipynb'", filename="homework.ipynb"))
     first = grade_class(course, progress=False, say=lambda *_: None)

@@ -4,7 +4,6 @@ The same honest students are graded alone in a second course; their gradebook ro
 change when the attackers are graded beside them.
 """
 
-import hashlib
 import os
 import socket
 import sqlite3
@@ -12,7 +11,6 @@ import threading
 import uuid
 from pathlib import Path
 
-import nbformat
 import numpy
 import pytest
 
@@ -25,12 +23,12 @@ from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import DEMO_CLASS, PART1, notebook_path, submit
 from courses import new_course
 from commands import run_kit
+from watch import SOLUTION_CANARY, fingerprint, outputs_text, with_canary
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"],
           *[entry for entry in CRASHES if entry[0].student_id == "crash-exit-in-learn"]]
 SECRET_NAME, SECRET = "MNISTKIT_TEST_DATABASE_PASSWORD", f"s3cret-{uuid.uuid4().hex}"
 SITE_PACKAGES = Path(numpy.__file__).parent.parent
-SOLUTION_CANARY = "# canary: a line only the master notebook's solutions hold, 4b1d"
 
 
 class Listener:
@@ -64,26 +62,6 @@ class Listener:
     def close(self):
         self.tcp.close()
         self.udp.close()
-
-
-def fingerprint(*paths):
-    """SHA-256 of every file under ``paths`` (following the course's data link), by relative path."""
-    found = {}
-    for root in map(Path, paths):
-        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-        for path in files:
-            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
-def with_canary(course):
-    """Put a canary line in the course's master solution, and release it again."""
-    master = notebook_path(course, "source", PART1)
-    notebook = nbformat.read(master, as_version=4)
-    softmax = next(cell for cell in notebook.cells if cell.id == "softmax")
-    softmax.source = softmax.source.replace("### BEGIN SOLUTION\n", f"### BEGIN SOLUTION\n    {SOLUTION_CANARY}\n")
-    nbformat.write(notebook, master)
-    nbgrader(course, "generate_assignment", PART1, "--force")
 
 
 def live_processes_with(marker):
@@ -188,9 +166,7 @@ def test_no_secret_reaches_any_feedback_or_graded_notebook(attacked):
     hidden = secret_lines(course, PART1, regions=("HIDDEN TESTS",))
     for student, _ in attacked["attackers"]:
         feedback = page_text(course / "feedback" / student.student_id / PART1 / "mnist_numpy.html")
-        graded = nbformat.read(notebook_path(course, "autograded", PART1, student_id=student.student_id), as_version=4)
-        outputs = nbformat.writes(nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_code_cell(outputs=cell.get("outputs", [])) for cell in graded.cells]))
+        outputs = outputs_text(notebook_path(course, "autograded", PART1, student_id=student.student_id))
         for text, where in ((feedback, "feedback"), (outputs, "graded notebook's outputs")):
             assert SECRET not in text, f"{student.student_id}'s {where} shows the grader's secret"
             assert SOLUTION_CANARY not in text, f"{student.student_id}'s {where} shows a solution line"

@@ -6,15 +6,17 @@ Inside, it sees only:
 
 - the Python installation, ``/usr`` and the kit's in-kernel guard, read-only;
 - the course data and its grader-built float cache, read-only (``/opt/mnist-data``);
-- a scratch copy of its own submission folder (``/home/student/submission``, its working folder),
-  a throwaway home and ``/tmp``, all three deleted when the kernel is done;
+- a home and a ``/tmp`` of its own, each a filesystem of bounded size in memory (tmpfs), gone
+  when the kernel is: its submission folder is copied into the home (``/home/student/submission``,
+  its working folder) from a read-only scratch copy before the kernel starts;
 - its own channel folder, where its connection file and its ZeroMQ sockets are (Unix sockets:
   the kernel has no network at all, not even the machine's loopback).
 
 Limits are set before anything runs in it: address space, file size, open files and no core
-files (``prlimit``), and a process count (a pids cgroup when the grader may make one, else
-RLIMIT_NPROC). Every process in the box dies with it: when the kernel is killed, its PID
-namespace goes, and everything started in it.
+files (``prlimit``), and a process count: a pids cgroup when the grader may make one (as root),
+and in any case RLIMIT_NPROC, set inside the box's own user namespace so that it counts the
+box's processes only, not the grader's or a classmate's. Every process in the box dies with it:
+when the kernel is killed, its PID namespace goes, and everything started in it.
 """
 
 import os
@@ -32,6 +34,7 @@ import mnistkit
 
 INSIDE_HOME = "/home/student"
 INSIDE_WORK = f"{INSIDE_HOME}/submission"
+INSIDE_HANDED_IN = "/opt/handed-in"  # the read-only scratch copy the home is filled from
 INSIDE_DATA = "/opt/mnist-data"
 INSIDE_KIT = "/opt/mnistkit"
 KIT_FOLDER = Path(mnistkit.__file__).resolve().parent
@@ -62,6 +65,7 @@ class Limits:
     processes: int = 128  # processes and threads together
     file_bytes: int = 512 * 2**20  # the largest file it may write
     open_files: int = 1024
+    scratch_bytes: int = 256 * 2**20  # the size of its home, and of its /tmp
 
 
 # New user, mount, PID, network, IPC, UTS and cgroup namespaces; no capabilities, no nested user namespaces.
@@ -183,9 +187,10 @@ class KernelBox:
         sandbox = [self.bwrap, *_NAMESPACES, "--clearenv"]
         for name, value in self.environment().items():
             sandbox += ["--setenv", name, value]
+        scratch = str(limits.scratch_bytes)
         sandbox += ["--ro-bind", "/usr", "/usr", *_root_entries(), "--proc", "/proc", "--dev", "/dev",
                     # the writable folders first: a later mount (a Python installed under /tmp, say) goes on top
-                    "--bind", str(self.root / "home"), INSIDE_HOME, "--bind", str(self.root / "tmp"), "/tmp"]
+                    "--size", scratch, "--tmpfs", INSIDE_HOME, "--size", scratch, "--tmpfs", "/tmp"]
         for folder in _python_folders():
             sandbox += ["--ro-bind", str(folder), str(folder)]
         for name in ("ld.so.cache", "localtime", "fonts"):
@@ -197,15 +202,16 @@ class KernelBox:
             "--ro-bind", str(KIT_FOLDER / "__init__.py"), f"{INSIDE_KIT}/mnistkit/__init__.py",
             "--ro-bind", str(KIT_FOLDER / "kernel"), f"{INSIDE_KIT}/mnistkit/kernel",
             "--bind", str(self.channels), str(self.channels),
-            "--chdir", INSIDE_WORK,
+            "--ro-bind", str(self.root / "home"), INSIDE_HANDED_IN,
         ]
         if self.data_folder:
             sandbox += ["--ro-bind", str(self.data_folder), INSIDE_DATA]
         limited = ["prlimit", f"--as={limits.memory_bytes}", f"--fsize={limits.file_bytes}",
                    f"--nofile={limits.open_files}", "--core=0"]
-        if self.cgroup is None:
-            limited.append(f"--nproc={limits.processes}")
-        command = [*limited, "--", *sandbox, "--", *kernel_command]
+        # Inside the box: fill the home, then count processes in the box's own user namespace only.
+        inside = ["/bin/sh", "-c", f'cp -R {INSIDE_HANDED_IN}/. {INSIDE_HOME}/ && cd {INSIDE_WORK} && exec "$@"', "box",
+                  "prlimit", f"--nproc={limits.processes}", "--"]
+        command = [*limited, "--", *sandbox, "--", *inside, *kernel_command]
         if self.cgroup is not None:  # join the pids cgroup, then become the confined kernel
             command = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *command]
         return command

@@ -1,0 +1,48 @@
+"""The intake: what a student hands in, taken in as data, in front of nbgrader. Runs in the trusted grader.
+
+- `rules`: which student ids are accepted, and the limits an instructor sets (``c.Intake``);
+- `folder`: a submission folder in ``submitted/`` made to hold only what is graded;
+- `archives`: a learning-management system's zip of submissions, unpacked safely.
+
+The class command takes every submission in with `take_in` before it grades it. Plain
+``nbgrader autograde`` with the course's configuration does the same through
+`take_in_before_autograde`, nbgrader's ``pre_convert_hook``.
+"""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from mnistkit.intake.folder import TakenIn, submission_stamp, take_in
+from mnistkit.intake.rules import Intake, shown, student_id_problem
+
+LOG_PREFIX = "[mnistkit]"
+
+__all__ = ["Intake", "TakenIn", "shown", "student_id_problem", "submission_stamp", "take_in",
+           "take_in_before_autograde"]
+
+
+def take_in_before_autograde(assignment=None, student=None, notebooks=(), **_):
+    """nbgrader's ``Autograde.pre_convert_hook``: `take_in` the folder of the submission about to be graded.
+
+    nbgrader runs it just before it copies the submission's files, and carries on if it raises;
+    so whatever goes wrong here, the folder is emptied (fail closed) and nbgrader then finds
+    nothing to grade for this student.
+    """
+    from traitlets.config import Application
+
+    app = Application.instance() if Application.initialized() else None
+    config = app.config if app is not None else None
+    log = app.log if app is not None else logging.getLogger("nbgrader")
+    for folder in sorted({Path(path).parent for path in notebooks}):
+        try:
+            source = folder.parents[2] / "source" / folder.name  # submitted/<student>/<assignment> -> source/<assignment>
+            result = take_in(folder, sorted(path.stem for path in source.glob("*.ipynb")), Intake(config=config))
+            for problem in result.problems:
+                log.warning("%s %s", LOG_PREFIX, problem)
+        except Exception as error:  # noqa: BLE001 (nbgrader would ignore it and copy what is there)
+            log.error("%s the intake failed (%s): nothing of %s is graded", LOG_PREFIX, type(error).__name__,
+                      shown(str(folder)))
+            for entry in os.scandir(folder):
+                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
