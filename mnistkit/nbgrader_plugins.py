@@ -3,8 +3,9 @@
 - `RestoreReleasedLayout` (autograde, sanitising): every cell of the released notebook is
   graded in the released order, whatever the student deleted or moved.
 - `GuardedExecute` (autograde, executing): per-cell time limit, a memory cap, seeded random
-  generators, NumPy and the course's modules reset before every graded cell, and a kernel
-  that dies or hangs costs only the cell it died in.
+  generators, NumPy and the course's modules reset before every graded cell, a kernel that
+  dies or hangs costs only the cell it died in, a bounded output, and no time spent on the
+  cells after the last graded one (they cannot change a grade).
 - `MergeStreams` (autograde, after executing): printed output in a fixed order, so the same
   code always gives the same graded notebook and feedback.
 - `RemoveHiddenTestLines` (autograde, after executing): no output of any cell keeps a line of a
@@ -127,6 +128,7 @@ def _master_folder(config, resources):
 
 
 MAX_ERROR_CHARACTERS = 20_000  # of an error's message, and of each line of its traceback
+NOT_RUN_AFTER_TESTS = "[not run when graded: no graded cell comes after this one]\n"
 
 
 class _KernelLost(Exception):
@@ -161,6 +163,8 @@ class GuardedExecute(Execute):
     max_scratch_mb = Integer(256, help="Size of a confined kernel's home, and of its /tmp, in MiB").tag(config=True)
     max_output_mb = Integer(8, help="Output a notebook's cells may print or display while graded, in MiB; beyond "
                                     "it, output is left out").tag(config=True)
+    run_after_last_test = Bool(False, help="Also run the cells after the last graded cell (they cannot change a "
+                                           "grade: False saves their time, a training run in this course)").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -194,6 +198,8 @@ class GuardedExecute(Execute):
         nb.cells.insert(0, guard)
         self._lost = {}  # cell index -> the error output that replaces the cell's run
         self._output_bytes, self._output_cut = 0, set()
+        graded = [index for index, cell in enumerate(nb.cells) if _is_code_grade_cell(cell)]
+        self._last_test = max(graded) if graded and not self.run_after_last_test else len(nb.cells)
         try:
             for _ in range(self.max_kernel_restarts + 1):
                 try:
@@ -213,6 +219,9 @@ class GuardedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if index in self._lost:
             cell.outputs, cell.execution_count = [self._lost[index]], None
+            return cell, resources
+        if index > self._last_test and cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [new_output("stream", name="stdout", text=NOT_RUN_AFTER_TESTS)], None
             return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)

@@ -175,12 +175,16 @@ def test_what_one_notebook_may_hold_and_print_is_bounded(hostile):
     assert attached.stat().st_size < 2 * 2**20, "the 8 MiB attachment reached the feedback"
 
 
-def test_a_kernel_has_a_disk_of_its_own_and_of_bounded_size(hostile):
-    graded = nbformat.read(notebook_path(hostile["course"], "autograded", PART1, student_id="hostile-fills-its-disk"),
-                           as_version=4)
+def check_bounded_disk(course):
+    """The disk filler's kernel saw a home and a /tmp of 256 MiB each, and its writes failed there."""
+    graded = nbformat.read(notebook_path(course, "autograded", PART1, student_id="hostile-fills-its-disk"), as_version=4)
     printed = "".join(output.get("text", "") for cell in graded.cells if cell.id == "softmax" for output in cell.outputs)
     assert "the filesystem of /home/student holds 256 MiB" in printed and "the filesystem of /tmp holds 256 MiB" in printed
     assert printed.count("attack failed: fill") == 2, printed
+
+
+def test_a_kernel_has_a_disk_of_its_own_and_of_bounded_size(hostile):
+    check_bounded_disk(hostile["course"])
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +275,7 @@ def test_plain_nbgrader_zip_collect_uses_the_same_rules(tmp_path):
 # Graded by an ordinary user (as instructors on a hub grade), beside a kernel that forks until refused
 
 GRADER_USER = "mnistkit-grader"
-# It holds every process its box allows for 20 s (its children live as long as its kernel), while the
+# It holds every process its box allows for 12 s (its children live as long as its kernel), while the
 # other worker starts classmates' kernels: with a limit that counted the grader's processes, they failed.
 FORK_LOOP = """
 import os, time
@@ -285,7 +289,7 @@ try:
         children.append(pid)
 except OSError as error:
     print(f"fork refused after {len(children)} processes: {error}")
-time.sleep(20)
+time.sleep(12)
 """
 
 
@@ -329,9 +333,11 @@ def graded_by_ordinary_user():
         for number in range(3):
             submit(course, Student(f"honest-{number}", "the reference solution"))
         hostile = [entry for entry in hostile_submissions(course, trap, home)
-                   if entry[0].student_id in ("hostile-fifo", "hostile-link-to-home")]
+                   if entry[0].student_id in ("hostile-fifo", "hostile-link-to-home", "hostile-fills-its-disk")]
         for student, _, plant, _ in hostile:
-            plant(submit(course, student).parent)
+            handed_in = submit(course, student)
+            if plant:
+                plant(handed_in.parent)
         for root, folders, files in os.walk(scratch):
             for name in [root, *(os.path.join(root, entry) for entry in folders + files)]:
                 os.lchown(name, uid, gid)
@@ -359,9 +365,10 @@ def test_an_ordinary_user_grades_a_fork_loop_beside_honest_classmates(graded_by_
     assert refused and int(refused.group(1)) < 128, printed[-2000:]
 
 
-def test_an_ordinary_users_intake_leaves_out_what_it_must(graded_by_ordinary_user):
+def test_an_ordinary_users_intake_and_boxes_hold_as_roots_do(graded_by_ordinary_user):
     course, _, hostile = graded_by_ordinary_user
     for student, _, _, reason in hostile:
         problems = " ".join(json.loads((course / "grading" / PART1 / f"{student.student_id}.json").read_text())["problems"])
         assert reason in problems
     assert HOME_SECRET not in outputs_text(notebook_path(course, "autograded", PART1, student_id="hostile-link-to-home"))
+    check_bounded_disk(course)

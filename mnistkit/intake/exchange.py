@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from mnistkit.intake.rules import Intake, shown
+from mnistkit.intake.rules import Intake, shown, student_id_problem
 
 CHUNK = 2**20
 
@@ -69,5 +69,10 @@ class SafeExchangeCollect(ExchangeCollect):
     """nbgrader's collect, copying each submission with `copy_plain_files`."""
 
     def do_copy(self, src, dest, log=None):
+        student = os.path.basename(os.path.dirname(dest))  # submitted/<student>/<assignment>
+        problem = student_id_problem(student)
+        if problem:
+            self.log.error("Not collected: %s", problem)
+            return
         for line in copy_plain_files(src, dest, Intake(parent=self).max_notebook_bytes):
-            self.log.warning("Skipped in %s: %s", shown(os.path.basename(os.path.dirname(src))), line)
+            self.log.warning("Skipped in %s's submission: %s", student, line)

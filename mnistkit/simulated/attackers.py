@@ -124,9 +124,18 @@ import glob, os, sqlite3
 attempt("read the master notebook", lambda: open({course!r} + "/source/mnist_numpy/mnist_numpy.ipynb").read())
 attempt("read the hidden tests in the gradebook",
         lambda: sqlite3.connect({course!r} + "/gradebook.db").execute("SELECT source FROM source_cell").fetchall())
-attempt("find notebooks and gradebooks anywhere",
-        lambda: [p for p in glob.glob("/**/*", recursive=True)
-                 if p.endswith(("gradebook.db", ".ipynb")) and "submission" not in p][:20] or 1 / 0)
+def find_anywhere(seconds=10):
+    """Every gradebook and notebook it can see outside its own folder, in a bounded search."""
+    import time
+    found, deadline = [], time.time() + seconds
+    for root, folders, files in os.walk("/"):
+        if time.time() > deadline:
+            break
+        folders[:] = [name for name in folders if os.path.join(root, name) not in ("/proc", "/sys", "/dev")]
+        found += [os.path.join(root, name) for name in files
+                  if name.endswith(("gradebook.db", ".ipynb")) and "submission" not in root]
+    return found[:20] or 1 / 0
+attempt("find notebooks and gradebooks anywhere", find_anywhere)
 '''),
         attacker("attack-writes-gradebook", "gives itself full marks and its classmates zero in gradebook.db", f'''
 import sqlite3
