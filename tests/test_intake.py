@@ -33,7 +33,7 @@ from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import DEMO_CLASS, PART1, build_submission, notebook_path, submit
 from commands import run_kit
 from courses import new_course
-from watch import SOLUTION_CANARY, fingerprint, outputs_text, with_canary
+from watch import SOLUTION_CANARY, fingerprint, grade_rows, outputs_text, with_canary
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"]]
 HOME_SECRET = "a line only the grader's home holds, 7f3a"
@@ -74,16 +74,6 @@ def hostile(tmp_path_factory):
     after = fingerprint(*watched), sorted(os.listdir(course))
     return {"course": course, "alone": alone, "result": result, "entries": entries, "before": before,
             "after": after, "trap": trap}
-
-
-def grade_rows(course, students):
-    with sqlite3.connect(course / "gradebook.db") as db:
-        return sorted(row for row in db.execute(
-            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id "
-            "JOIN base_cell ON grade.cell_id = base_cell.id") if row[0] in students)
 
 
 def _entry_ids():

@@ -6,7 +6,6 @@ change when the attackers are graded beside them.
 
 import os
 import socket
-import sqlite3
 import threading
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import DEMO_CLASS, PART1, notebook_path, submit
 from courses import new_course
 from commands import run_kit
-from watch import SOLUTION_CANARY, fingerprint, outputs_text, with_canary
+from watch import SOLUTION_CANARY, fingerprint, grade_rows, outputs_text, with_canary
 
 HONEST = [(DEMO_CLASS[0], ALL_POINTS), *[entry for entry in MISTAKES if entry[0].student_id == "one-hot-off-by-one"],
           *[entry for entry in CRASHES if entry[0].student_id == "crash-exit-in-learn"]]
@@ -105,16 +104,6 @@ def attacked(tmp_path_factory):
         listener.close()
     return {"course": course, "alone": alone, "result": result, "attackers": attacking, "before": before,
             "after": after, "survivors": survivors, "seen": listener.seen, "home": home}
-
-
-def grade_rows(course, students):
-    with sqlite3.connect(course / "gradebook.db") as db:
-        return sorted(row for row in db.execute(
-            "SELECT student.id, base_cell.name, grade.auto_score, grade.manual_score, grade.extra_credit "
-            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id "
-            "JOIN base_cell ON grade.cell_id = base_cell.id") if row[0] in students)
 
 
 def test_the_attacker_catalogue_covers_every_attack():

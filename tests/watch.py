@@ -1,6 +1,7 @@
 """What the tests watch for change (imported by them; pytest puts this folder on sys.path)."""
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import nbformat
@@ -36,3 +37,14 @@ def outputs_text(graded_notebook):
     graded = nbformat.read(graded_notebook, as_version=4)
     return nbformat.writes(nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(outputs=cell.get("outputs", [])) for cell in graded.cells]))
+
+
+def grade_rows(course, students):
+    """``(student, cell, auto score, manual score, extra credit)`` of ``students`` in the course's SQLite gradebook."""
+    with sqlite3.connect(course / "gradebook.db") as db:
+        return sorted(row for row in db.execute(
+            "SELECT student.id, base_cell.name, grade.auto_score, grade.manual_score, grade.extra_credit "
+            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id "
+            "JOIN base_cell ON grade.cell_id = base_cell.id") if row[0] in students)

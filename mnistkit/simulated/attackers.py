@@ -131,7 +131,8 @@ def find_anywhere(seconds=10):
     for root, folders, files in os.walk("/"):
         if time.time() > deadline:
             break
-        folders[:] = [name for name in folders if os.path.join(root, name) not in ("/proc", "/sys", "/dev")]
+        folders[:] = [name for name in folders  # as a glob would: not hidden folders (the course's Python is in one)
+                      if not name.startswith(".") and os.path.join(root, name) not in ("/proc", "/sys", "/dev")]
         found += [os.path.join(root, name) for name in files
                   if name.endswith(("gradebook.db", ".ipynb")) and "submission" not in root]
     return found[:20] or 1 / 0
