@@ -232,8 +232,8 @@ def submitted_students(course_dir, assignment):
 
 def refused_folders(course_dir, assignment):
     """``[(shown name, why)]`` of the folders of ``submitted/`` that hold ``assignment`` but are not named by a student id."""
-    return [(shown(name), student_id_problem(name)) for name in _submitted_folders(course_dir, assignment)
-            if student_id_problem(name) is not None]
+    problems = [(name, student_id_problem(name)) for name in _submitted_folders(course_dir, assignment)]
+    return [(shown(name), problem) for name, problem in problems if problem]
 
 
 def ensure_release(course_dir, assignment, say):

@@ -22,13 +22,11 @@ import nbformat
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from mnistkit.nbgrader_plugins import cell_key, released_notebook
+
 IMAGE_TYPES = ("image/png", "image/jpeg")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
-
-
-def _cell_key(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id")
 
 
 def fenced(text):
@@ -70,17 +68,17 @@ class InertContent(NbGraderPreprocessor):
     """Reduce a graded notebook's student content to what pages can only show (see the module's docstring)."""
 
     def preprocess(self, nb, resources):
-        released = nbformat.read(_released_notebook(self.config, resources), as_version=nbformat.NO_CONVERT)
-        released_cells = {_cell_key(cell): cell for cell in released.cells}
+        released = nbformat.read(released_notebook(self.config, resources), as_version=nbformat.NO_CONVERT)
+        released_cells = {cell_key(cell): cell for cell in released.cells}
         changed = []
         for cell in nb.cells:
-            original = released_cells.get(_cell_key(cell))
+            original = released_cells.get(cell_key(cell))
             if cell.cell_type == "code":
                 cell.outputs = [inert_output(output) for output in cell.get("outputs", [])]
                 count = cell.get("execution_count")
                 cell.execution_count = count if isinstance(count, int) else None
             elif original is None or original.cell_type != cell.cell_type or original.source != cell.source:
-                changed.append(_cell_key(cell) or "?")
+                changed.append(cell_key(cell) or "?")
                 cell.cell_type, cell.source = "markdown", fenced(str(cell.source))
                 cell.pop("attachments", None)
             # nbgrader's own cell metadata (checked against its database) and nothing else: no tags,
@@ -91,13 +89,3 @@ class InertContent(NbGraderPreprocessor):
         if changed:
             self.log.info("shown as plain text: %d Markdown or raw cell(s) the student added or changed", len(changed))
         return nb, resources
-
-
-def _released_notebook(config, resources):
-    from pathlib import Path
-
-    from nbgrader.coursedir import CourseDirectory
-
-    coursedir = CourseDirectory(config=config)
-    folder = coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"])
-    return Path(folder) / f"{resources['nbgrader']['notebook']}.ipynb"

@@ -41,7 +41,7 @@ def _is_code_grade_cell(cell):
     return cell.cell_type == "code" and utils.is_grade(cell)
 
 
-def _cell_key(cell):
+def cell_key(cell):
     """How a cell is matched between the release and a submission: its grade_id, else its cell id."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return grade_id or cell.get("id")
@@ -79,13 +79,13 @@ class RestoreReleasedLayout(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        released = nbformat.read(self._released_notebook(resources), as_version=nbformat.NO_CONVERT)
-        released_keys = [_cell_key(cell) for cell in released.cells]
+        released = nbformat.read(released_notebook(self.config, resources), as_version=nbformat.NO_CONVERT)
+        released_keys = [cell_key(cell) for cell in released.cells]
         known = set(released_keys)
 
         submitted, added_after, anchor = {}, {}, None
         for cell in nb.cells:
-            key = _cell_key(cell)
+            key = cell_key(cell)
             if key in known and key not in submitted:
                 submitted[key] = cell
                 anchor = key
@@ -109,16 +109,18 @@ class RestoreReleasedLayout(NbGraderPreprocessor):
         missing = [key for key in released_keys if key not in submitted]
         if missing:
             self.log.warning("%s restored %d deleted cell(s): %s", LOG_PREFIX, len(missing), ", ".join(missing))
-        order = [_cell_key(cell) for cell in nb.cells if _cell_key(cell) in submitted]
+        order = [cell_key(cell) for cell in nb.cells if cell_key(cell) in submitted]
         if order != [key for key in released_keys if key in submitted]:
             self.log.warning("%s cells were out of order; graded in the released order", LOG_PREFIX)
         nb.cells = cells
         return nb, resources
 
-    def _released_notebook(self, resources):
-        coursedir = CourseDirectory(config=self.config)
-        folder = coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"])
-        return Path(folder) / f"{resources['nbgrader']['notebook']}.ipynb"
+
+def released_notebook(config, resources):
+    """The path of the released notebook that ``resources`` (an nbgrader conversion's) is a submission of."""
+    coursedir = CourseDirectory(config=config)
+    folder = coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"])
+    return Path(folder) / f"{resources['nbgrader']['notebook']}.ipynb"
 
 
 def _master_folder(config, resources):
@@ -235,10 +237,10 @@ class GuardedExecute(Execute):
             self._lost[index] = _error("KernelDied" if died else "KernelUnresponsive", message)
             cell.outputs, cell.execution_count = [self._lost[index]], None
             self.log.warning("%s %s in cell %s: %s", LOG_PREFIX, "kernel died" if died else "kernel hung",
-                             _cell_key(cell), message)
+                             cell_key(cell), message)
             raise _KernelLost from error
         if any(output.get("ename") == "CellTimeoutError" for output in cell.get("outputs", [])):
-            self.log.warning("%s cell %s ran longer than %s s and was stopped", LOG_PREFIX, _cell_key(cell), self.timeout)
+            self.log.warning("%s cell %s ran longer than %s s and was stopped", LOG_PREFIX, cell_key(cell), self.timeout)
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
@@ -259,7 +261,7 @@ class GuardedExecute(Execute):
         if cell_index not in self._output_cut:
             if not self._output_cut:
                 self.log.warning("%s output beyond the %d MiB a notebook may print was left out, from cell %s on",
-                                 LOG_PREFIX, self.max_output_mb, _cell_key(self.nb.cells[cell_index]))
+                                 LOG_PREFIX, self.max_output_mb, cell_key(self.nb.cells[cell_index]))
             self._output_cut.add(cell_index)
             notice = f"[output beyond the {self.max_output_mb} MiB a notebook may print was left out]\n"
             outs.append(new_output("stream", name="stdout", text=notice))

@@ -70,6 +70,11 @@ def _size_problem(info, rules):
     return None
 
 
+def _entry_problem(info, rules):
+    """Why the archive entry ``info`` is not unpacked, whoever's it is, or None."""
+    return _unsafe_name(info.filename) or _kind_problem(info) or _size_problem(info, rules)
+
+
 def _copy_bounded(archive, info, destination, limit):
     """Write the entry ``info`` to ``destination`` (mode 0644), reading at most ``limit`` bytes whatever its header says."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -121,15 +126,13 @@ def collect_zip(course_dir, assignment, archive, notebook_names, config=None):
             if info.is_dir():
                 continue
             found = collector.collect(f"archive/{info.filename}")
-            problem = _unsafe_name(info.filename) or _kind_problem(info)
+            problem = _entry_problem(info, rules)
             if not problem and found is None:
                 problem = "its name is not one of a notebook of this assignment (c.FileNameCollectorPlugin.named_regexp)"
             if not problem:
                 problem = student_id_problem(found["student_id"])
             if not problem and found["file_id"] not in notebook_names:
                 problem = f"{shown(found['file_id'])} is not a notebook of {assignment}"
-            if not problem:
-                problem = _size_problem(info, rules)
             if problem:
                 result.skipped.append(f"{shown(info.filename)}: {problem}.")
                 continue
@@ -187,8 +190,7 @@ class SafeExtractor(ExtractorPlugin):
             with zipfile.ZipFile(path) as archive:
                 newest = {}  # (student, notebook), or the entry's own name -> (date, order, entry)
                 for order, info in enumerate(archive.infolist()[:rules.max_archive_members]):
-                    problem = None if info.is_dir() else (
-                        _unsafe_name(info.filename) or _kind_problem(info) or _size_problem(info, rules))
+                    problem = None if info.is_dir() else _entry_problem(info, rules)
                     if problem:
                         self.log.warning("Skipped %s: %s", shown(info.filename), problem)
                     if info.is_dir() or problem:
