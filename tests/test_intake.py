@@ -362,3 +362,14 @@ def test_an_ordinary_users_intake_and_boxes_hold_as_roots_do(graded_by_ordinary_
         assert reason in problems
     assert HOME_SECRET not in outputs_text(notebook_path(course, "autograded", PART1, student_id="hostile-link-to-home"))
     check_bounded_disk(course)
+
+
+def test_plain_nbgrader_autograde_never_grades_through_a_linked_submission_folder(tmp_path):
+    course = new_course(tmp_path / "course")
+    (course / "submitted" / "linker").mkdir(parents=True)
+    (course / "submitted" / "linker" / PART1).symlink_to(course / "source" / PART1, target_is_directory=True)
+    before = fingerprint(course / "source")
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", PART1], cwd=course, capture_output=True)
+    assert fingerprint(course / "source") == before
+    assert not (course / "autograded" / "linker" / PART1 / "mnist_numpy.ipynb").exists()
+    assert not os.path.lexists(course / "submitted" / "linker" / PART1)

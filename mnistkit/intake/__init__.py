@@ -16,8 +16,7 @@ from pathlib import Path
 
 from mnistkit.intake.folder import TakenIn, submission_stamp, take_in
 from mnistkit.intake.rules import Intake, shown, student_id_problem
-
-LOG_PREFIX = "[mnistkit]"
+from mnistkit.nbgrader_plugins import LOG_PREFIX
 
 __all__ = ["Intake", "TakenIn", "shown", "student_id_problem", "submission_stamp", "take_in",
            "take_in_before_autograde"]
@@ -41,8 +40,19 @@ def take_in_before_autograde(assignment=None, student=None, notebooks=(), **_):
             result = take_in(folder, sorted(path.stem for path in source.glob("*.ipynb")), Intake(config=config))
             for problem in result.problems:
                 log.warning("%s %s", LOG_PREFIX, problem)
+            if not result.gradable:
+                _empty(folder)
         except Exception as error:  # noqa: BLE001 (nbgrader would ignore it and copy what is there)
             log.error("%s the intake failed (%s): nothing of %s is graded", LOG_PREFIX, type(error).__name__,
                       shown(str(folder)))
-            for entry in os.scandir(folder):
-                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+            _empty(folder)
+
+
+def _empty(folder):
+    """Leave nbgrader nothing to copy from ``folder``: unlink it if it (or its student folder) is a link, else empty it."""
+    for path in (folder.parent, folder):
+        if os.path.islink(path):
+            os.unlink(path)  # the link only, never what it points to
+            return
+    for entry in os.scandir(folder):
+        shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
