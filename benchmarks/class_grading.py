@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from mnistkit.course import COURSE_ROOT, assignments, nbgrader, new_course
+from mnistkit.course import COURSE_ROOT, Course, nbgrader, new_course
 from mnistkit.simulated.students import SimulatedStudent, build_submission, notebook_path, submit
 
 
@@ -77,13 +77,14 @@ def kernel_start_times(course, assignment, repeats=10):
 
 
 def cell_times(course, assignment):
-    """Seconds to start a kernel and to run each code cell of one submission, as grading runs it."""
+    """Seconds to start a kernel and to run each code cell of one submission, as grading runs it: up to
+    its last graded cell (the course's ``c.GuardedExecute.run_after_last_test`` is False)."""
     notebook = build_submission(course, SimulatedStudent("profiled", "a correct submission", assignment=assignment))
     master = {cell.id: cell.source
               for cell in nbformat.read(notebook_path(course, "source", assignment), as_version=4).cells}
-    for cell in notebook.cells:  # with the hidden tests back in, as nbgrader puts them at grading
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            cell.source = master[cell.id]
+    graded = [index for index, cell in enumerate(notebook.cells) if cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    for index in graded:  # with the hidden tests back in, as nbgrader puts them at grading
+        notebook.cells[index].source = master[notebook.cells[index].id]
     folder = notebook_path(course, "release", assignment).parent  # the shipped modules are there
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
@@ -91,7 +92,7 @@ def cell_times(course, assignment):
     times = []
     with client.setup_kernel():
         times.append(("(kernel start)", time.perf_counter() - started))
-        for index, cell in enumerate(notebook.cells):
+        for index, cell in enumerate(notebook.cells[:graded[-1] + 1]):
             if cell.cell_type == "code":
                 began = time.perf_counter()
                 client.execute_cell(cell, index)
@@ -101,7 +102,7 @@ def cell_times(course, assignment):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignment", choices=assignments(COURSE_ROOT), default="mnist_numpy")
+    parser.add_argument("--assignment", choices=Course(COURSE_ROOT).assignments(), default="mnist_numpy")
     parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--workers", type=int, default=None, help="kit workers (default: the machine's cores)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each, interleaved; the best counts")

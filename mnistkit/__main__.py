@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from mnistkit.cluster import ClusterUnavailable
-from mnistkit.course import COURSE_ROOT, NbgraderError
+from mnistkit.course import COURSE_ROOT, Course, NbgraderError
 from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
 
@@ -49,9 +49,9 @@ def main(argv=None):
     # Ctrl-C finishes the students being graded (see grading.py), even where the shell that started
     # this command ignores SIGINT, as a script's background jobs do.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    course = arguments.course.resolve()
-    if not (course / "nbgrader_config.py").is_file():
-        parser.error(f"{course} is not a course directory: it has no nbgrader_config.py")
+    if not (arguments.course / "nbgrader_config.py").is_file():
+        parser.error(f"{arguments.course.resolve()} is not a course directory: it has no nbgrader_config.py")
+    course = Course(arguments.course)
 
     try:
         if arguments.command == "demo":
@@ -60,15 +60,19 @@ def main(argv=None):
             grade_demo_class(course, workers=arguments.workers)
         elif arguments.command == "grade":
             from mnistkit.gradebook import read_grades
-            from mnistkit.grading import collect_zip
+            from mnistkit.intake.archives import ArchiveRefused, collect_zip
 
             if arguments.zip:
                 if arguments.assignment is None:
                     parser.error("--zip needs the assignment its submissions belong to: grade ASSIGNMENT --zip FILE")
-                print("\n".join(collect_zip(course, arguments.assignment, arguments.zip)))
+                try:
+                    print("\n".join(collect_zip(course, arguments.assignment, arguments.zip).summary()))
+                except ArchiveRefused as error:
+                    print(f"error: {error}", file=sys.stderr)
+                    return 1
             result = _grade(course, arguments)
             if not result.outcomes:
-                print(f"No submissions to grade in {course / 'submitted'}.")
+                print(f"No submissions to grade in {course.step_folder('submitted')}.")
                 return 0
             for assignment in result.outcomes:
                 print(f"\n{assignment}\n" + read_grades(course, assignment).format())
@@ -76,7 +80,8 @@ def main(argv=None):
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
         elif arguments.command == "report":
-            from mnistkit.grading import assignments_to_grade, export_grades, refresh_feedback
+            from mnistkit.gradebook import export_grades
+            from mnistkit.grading import assignments_to_grade, refresh_feedback
 
             for assignment in assignments_to_grade(course, arguments.assignment):
                 print(f"{assignment}: feedback written again for {refresh_feedback(course, assignment)} student(s).")
@@ -94,7 +99,8 @@ def main(argv=None):
 
 def _course_report(course):
     """Write the class report of every assignment with submissions (also those not graded in this run); its summary."""
-    from mnistkit.grading import assignments_to_grade, load_outcomes
+    from mnistkit.grading import assignments_to_grade
+    from mnistkit.records import load_outcomes
     from mnistkit.report import write_report
 
     return write_report(course, {name: load_outcomes(course, name) for name in assignments_to_grade(course)})

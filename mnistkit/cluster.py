@@ -10,7 +10,7 @@ cluster needs a database server's gradebook (PostgreSQL).
 
 from sqlalchemy.engine import make_url
 
-from mnistkit.course import course_config
+from mnistkit.course import Course
 from mnistkit.gradebook import database_url
 
 # c.ClassGrading.scheduler = "tcp://HOST:8786" in nbgrader_config.py: the default of --scheduler.
@@ -21,14 +21,14 @@ class ClusterUnavailable(RuntimeError):
     """Grading cannot run on the cluster asked for; the message says why and what to do."""
 
 
-def configured_scheduler(course_dir):
+def configured_scheduler(course):
     """The scheduler address set in the course's nbgrader_config.py, or None."""
-    return course_config(course_dir).get(CONFIG_SECTION, {}).get("scheduler") or None
+    return Course.of(course).config.get(CONFIG_SECTION, {}).get("scheduler") or None
 
 
-def check_gradebook_for_cluster(course_dir):
+def check_gradebook_for_cluster(course):
     """Refuse a SQLite gradebook: a cluster's workers, on several machines, all write it."""
-    url = make_url(database_url(course_dir))
+    url = make_url(database_url(course))
     if url.get_backend_name() == "sqlite":
         raise ClusterUnavailable(
             f"The gradebook is a SQLite file ({url.database}). On a cluster every worker writes the gradebook, "
@@ -74,10 +74,10 @@ def _worker_problem(course_dir, confine):
     return None
 
 
-def check_workers(client, course_dir, confine=True):
+def check_workers(client, course, confine=True):
     """Make sure every worker sees the course and can confine kernels, before any student is given to one."""
     try:
-        problems = client.run(_worker_problem, str(course_dir), confine)
+        problems = client.run(_worker_problem, str(Course.of(course).root), confine)
     except Exception as error:  # a worker without this kit installed cannot even run the check
         raise ClusterUnavailable(f"The cluster's workers cannot run the grader: {error!r}. Install the course's "
                                  "requirements (pip install -r requirements.txt) on every worker machine.") from None

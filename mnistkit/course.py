@@ -5,35 +5,127 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import cached_property
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = "mnist_data"
 
 
-def assignments(course_dir):
-    """The course's assignments: the folders of ``source/`` that hold a notebook, sorted by name."""
-    source = Path(course_dir) / "source"
-    found = source.iterdir() if source.is_dir() else []
-    return sorted(folder.name for folder in found if folder.is_dir() and any(folder.glob("*.ipynb")))
+class Course:
+    """One nbgrader course directory: its folders, its configuration and its gradebook.
 
+    Folders are those of nbgrader's own `CourseDirectory` (``source/``, ``release/``,
+    ``submitted/<student>/<assignment>/``, ...), with the names and layout the course's
+    ``nbgrader_config.py`` gives them. A course pickles as its path, so it can be sent to a
+    worker process or a cluster; each process then reads the configuration once.
+    """
 
-def notebooks(course_dir, assignment):
-    """The names (without ``.ipynb``) of the notebooks of ``assignment``, from its master folder in ``source/``."""
-    folder = Path(course_dir) / "source" / assignment
-    names = sorted(path.stem for path in folder.glob("*.ipynb"))
-    if not names:
-        known = ", ".join(assignments(course_dir)) or "none"
-        raise FileNotFoundError(f"No assignment '{assignment}' in {Path(course_dir) / 'source'} (assignments: {known})")
-    return names
+    OUTCOMES = "grading"  # the kit's record of each submission: grading/<assignment>/<student>.json
+
+    def __init__(self, root):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def of(cls, course):
+        """``course`` itself if it is a `Course`, else the course in the folder ``course``."""
+        return course if isinstance(course, cls) else cls(course)
+
+    def __reduce__(self):
+        return (Course, (str(self.root),))
+
+    def __eq__(self, other):
+        return isinstance(other, Course) and other.root == self.root
+
+    def __hash__(self):
+        return hash(self.root)
+
+    def __repr__(self):
+        return f"Course({str(self.root)!r})"
+
+    def __fspath__(self):
+        return str(self.root)
+
+    @cached_property
+    def config(self):
+        """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets ``Config``)."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        return config
+
+    @cached_property
+    def directory(self):
+        """nbgrader's `CourseDirectory` of this course."""
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config)
+
+    def folder(self, step, assignment, student="."):
+        """The folder of ``assignment`` in an nbgrader step: ``"source"``, ``"release"`` (no student),
+        ``"submitted"``, ``"autograded"``, ``"feedback"`` (one student's)."""
+        names = {"source": "source_directory", "release": "release_directory", "submitted": "submitted_directory",
+                 "autograded": "autograded_directory", "feedback": "feedback_directory"}
+        step_name = getattr(self.directory, names[step])
+        return Path(self.directory.format_path(step_name, student, assignment))
+
+    def step_folder(self, step):
+        """The folder of an nbgrader step that holds every assignment or every student: ``submitted/``, ..."""
+        return self.folder(step, ".")  # pathlib drops the "." parts of root/submitted/./.
+
+    def notebook(self, step, assignment, name, student="."):
+        """The path of notebook ``name`` (without ``.ipynb``) of ``assignment`` in an nbgrader step."""
+        return self.folder(step, assignment, student) / f"{name}.ipynb"
+
+    def assignments(self):
+        """The course's assignments: the folders of ``source/`` that hold a notebook, sorted by name."""
+        source = self.step_folder("source")
+        found = source.iterdir() if source.is_dir() else []
+        return sorted(folder.name for folder in found if folder.is_dir() and any(folder.glob("*.ipynb")))
+
+    def notebooks(self, assignment):
+        """The names (without ``.ipynb``) of the notebooks of ``assignment``, from its master folder in ``source/``."""
+        names = sorted(path.stem for path in self.folder("source", assignment).glob("*.ipynb"))
+        if not names:
+            known = ", ".join(self.assignments()) or "none"
+            raise FileNotFoundError(f"No assignment '{assignment}' in {self.step_folder('source')} "
+                                    f"(assignments: {known})")
+        return names
+
+    def handed_in(self, assignment):
+        """Names of the folders of ``submitted/`` that hold ``assignment`` (links too), whatever the names are."""
+        submitted = self.step_folder("submitted")
+        if not submitted.is_dir():
+            return []
+        return sorted(path.name for path in submitted.iterdir()
+                      if os.path.lexists(self.folder("submitted", assignment, path.name)))
+
+    def outcome_path(self, assignment, student):
+        """Where the kit records what happened to one student's submission."""
+        return self.root / self.OUTCOMES / assignment / f"{student}.json"
+
+    def nbgrader(self, *args):
+        """Run ``nbgrader ARGS`` in this course (see `nbgrader`)."""
+        return nbgrader(self.root, *args)
+
+    def generate_release(self, assignment):
+        """Make ``release/<assignment>`` from ``source/<assignment>`` (and register it in the gradebook)."""
+        return self.nbgrader("generate_assignment", assignment, "--force")
+
+    def gradebook(self):
+        """nbgrader's `Gradebook` of the course (use it in a ``with`` block); see `mnistkit.gradebook`."""
+        from mnistkit.gradebook import open_gradebook
+
+        return open_gradebook(self)
 
 
 class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message quotes its own error lines."""
 
 
-def nbgrader(course_dir, *args):
-    """Run ``nbgrader ARGS`` in ``course_dir`` and return its combined output.
+def nbgrader(course, *args):
+    """Run ``nbgrader ARGS`` in the folder ``course`` and return its combined output.
 
     nbgrader calls its helper commands (``alembic``) by name, so the folder of the
     running interpreter is put first on ``PATH``: a virtual environment works without
@@ -43,7 +135,7 @@ def nbgrader(course_dir, *args):
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     completed = subprocess.run(
         [sys.executable, "-m", "nbgrader", *map(str, args)],
-        cwd=course_dir,
+        cwd=os.fspath(course),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -52,15 +144,8 @@ def nbgrader(course_dir, *args):
     if completed.returncode != 0:
         errors = [line for line in completed.stdout.splitlines() if "ERROR" in line or "Error" in line]
         summary = "\n".join(errors[-8:]) or completed.stdout[-2000:]
-        raise NbgraderError(f"'nbgrader {' '.join(map(str, args))}' failed in {course_dir}:\n{summary}")
+        raise NbgraderError(f"'nbgrader {' '.join(map(str, args))}' failed in {os.fspath(course)}:\n{summary}")
     return completed.stdout
-
-
-def course_config(course_dir):
-    """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets ``Config``)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(Path(course_dir).resolve())).load_config()
 
 
 def new_course(destination, with_release=True, extra_config=""):
@@ -77,14 +162,10 @@ def new_course(destination, with_release=True, extra_config=""):
     shutil.copytree(COURSE_ROOT / "source", destination / "source", ignore=_ignored)
     (destination / DATA_DIR).symlink_to(COURSE_ROOT / DATA_DIR, target_is_directory=True)
     if with_release:
-        for assignment in assignments(destination):
-            generate_release(destination, assignment)
+        course = Course(destination)
+        for assignment in course.assignments():
+            course.generate_release(assignment)
     return destination
-
-
-def generate_release(course_dir, assignment):
-    """Make ``release/<assignment>`` from ``source/<assignment>`` (and register it in the gradebook)."""
-    return nbgrader(course_dir, "generate_assignment", assignment, "--force")
 
 
 def release_drift(generated, committed):

@@ -1,12 +1,13 @@
-"""Reading grades out of nbgrader's gradebook."""
+"""nbgrader's gradebook of a course: opening it, reading grades, recording zeros, exporting grades.csv,
+and what teaching assistants entered in Formgrader."""
 
+import csv
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from mnistkit.course import course_config, notebooks
+from mnistkit.course import Course
 
 
 @dataclass
@@ -49,10 +50,10 @@ class GradebookUnavailable(RuntimeError):
     """The course's gradebook cannot be opened; the message says where it is (no password) and why."""
 
 
-def database_url(course_dir):
+def database_url(course):
     """The gradebook's address, as the course's nbgrader_config.py sets it (nbgrader's default: gradebook.db)."""
-    configured = course_config(course_dir).CourseDirectory.get("db_url")
-    return configured or f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+    course = Course.of(course)
+    return course.config.CourseDirectory.get("db_url") or f"sqlite:///{course.root / 'gradebook.db'}"
 
 
 def printable_url(url):
@@ -62,11 +63,12 @@ def printable_url(url):
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_gradebook(course_dir):
-    """nbgrader's `Gradebook` of the course (use it in a ``with`` block), or `GradebookUnavailable`."""
+def open_gradebook(course):
+    """nbgrader's `Gradebook` of ``course`` (a `Course` or its folder; use it in a ``with`` block), or
+    `GradebookUnavailable`."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    url = database_url(course_dir)
+    url = database_url(course)
     try:
         return Gradebook(url)
     except ModuleNotFoundError as error:
@@ -78,14 +80,15 @@ def open_gradebook(course_dir):
         raise GradebookUnavailable(f"Cannot open the gradebook at {printable_url(url)}: {reason}") from None
 
 
-def read_grades(course_dir, assignment):
+def read_grades(course, assignment):
     """The `GradeTable` of ``assignment`` from the course's gradebook, its cells in the master notebooks' order."""
+    course = Course.of(course)
     order = []
-    for name in notebooks(course_dir, assignment):
-        master = nbformat.read(Path(course_dir) / "source" / assignment / f"{name}.ipynb", as_version=4)
+    for name in course.notebooks(assignment):
+        master = nbformat.read(course.notebook("source", assignment, name), as_version=4)
         order += [c.metadata["nbgrader"]["grade_id"] for c in master.cells
                   if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    with open_gradebook(course_dir) as gradebook:
+    with open_gradebook(course) as gradebook:
         found = gradebook.find_assignment(assignment)
         max_points = {cell.name: cell.max_score for notebook in found.notebooks for cell in notebook.grade_cells}
         scores = {}
@@ -95,6 +98,55 @@ def read_grades(course_dir, assignment):
             }
     cells = [(name, max_points[name]) for name in order if name in max_points]
     return GradeTable(cells=cells, scores=scores)
+
+
+def record_zero(course, assignment, student_id):
+    """Make sure an ungradable submission is in the gradebook, with zero points."""
+    with open_gradebook(course) as gradebook:
+        gradebook.update_or_create_student(student_id)
+        submission = gradebook.update_or_create_submission(assignment, student_id)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+COURSE_TOTAL = "course total"  # the assignment column of grades.csv's rows of course totals
+
+
+def export_grades(course):
+    """Write ``grades.csv`` as ``nbgrader export`` does, with its CSV exporter, and each student's course total.
+
+    nbgrader's rows come first, one per student and assignment, sorted by assignment and student;
+    then one row per student whose assignment column says ``course total``, with the sum of their
+    scores and of the maximum scores of every assignment in the gradebook (a missing submission counts 0).
+    """
+    from nbgrader.plugins import CsvExportPlugin
+
+    destination = Course.of(course).root / "grades.csv"
+    with open_gradebook(course) as gradebook:
+        CsvExportPlugin(to=str(destination)).export(gradebook)
+    with destination.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows:
+        return destination
+    totals = {}
+    for row in rows:
+        total = totals.setdefault(row["student_id"], {**{key: "" for key in row}, "student_id": row["student_id"],
+                                                      "assignment": COURSE_TOTAL, "score": 0.0, "max_score": 0.0})
+        for key in ("last_name", "first_name", "email"):
+            total[key] = row.get(key, "")
+        total["score"] += float(row["score"] or 0)
+        total["max_score"] += float(row["max_score"] or 0)
+    with destination.open("w", newline="") as file:  # sorted: the same file whatever database holds the grades
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda row: (row["assignment"], row["student_id"])))
+        for student in sorted(totals):
+            writer.writerow({**totals[student], "score": f"{totals[student]['score']:g}",
+                             "max_score": f"{totals[student]['max_score']:g}"})
+    return destination
 
 
 # ---------------------------------------------------------------------------
@@ -115,12 +167,12 @@ class ManualGrade:
     graded: bool = True  # False for a comment on a cell that has no score (a solution cell)
 
 
-def manual_grading(course_dir, assignment, student_id):
+def manual_grading(course, assignment, student_id):
     """Every cell of ``student_id``'s submission that a teaching assistant scored or commented: `ManualGrade` s."""
     from nbgrader.api import MissingEntry
 
     found = []
-    with open_gradebook(course_dir) as gradebook:
+    with open_gradebook(course) as gradebook:
         try:
             submission = gradebook.find_submission(assignment, student_id)
         except MissingEntry:
@@ -137,7 +189,7 @@ def manual_grading(course_dir, assignment, student_id):
     return found
 
 
-def reconcile_manual_grading(course_dir, assignment, student_id, before, resubmitted):
+def reconcile_manual_grading(course, assignment, student_id, before, resubmitted):
     """After autograding ``student_id`` again, decide what the teaching assistants' earlier work (``before``) becomes.
 
     - The same submission graded again: manual scores and comments stay, as nbgrader keeps
@@ -152,7 +204,7 @@ def reconcile_manual_grading(course_dir, assignment, student_id, before, resubmi
     if not before:
         return []
     messages = []
-    with open_gradebook(course_dir) as gradebook:
+    with open_gradebook(course) as gradebook:
         for work in before:
             if work.comment and resubmitted:
                 gradebook.find_comment(work.cell, work.notebook, assignment, student_id).manual_comment = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from mnistkit.course import notebooks
+from mnistkit.course import Course
 from mnistkit.gradebook import open_gradebook, read_grades
 
 REPORTS_DIR = "reports"
@@ -68,10 +68,10 @@ class AssignmentFacts:
                 f"{statistics.median(totals):g}, lowest {min(totals):g}, highest {max(totals):g}.")
 
 
-def late_and_missing(course_dir, assignment, submitted):
+def late_and_missing(course, assignment, submitted):
     """``(late, missing)``: ``[(student, hours late)]`` and the gradebook's students with no submission."""
     late, missing = [], []
-    with open_gradebook(course_dir) as gradebook:
+    with open_gradebook(course) as gradebook:
         for submission in gradebook.assignment_submissions(assignment):
             if submission.total_seconds_late > 0:
                 late.append((submission.student.id, submission.total_seconds_late / 3600))
@@ -98,10 +98,11 @@ def _histogram(totals, max_total, title, path):
     plt.close(figure)
 
 
-def assignment_facts(course_dir, assignment, outcomes, similarity=True):
-    """Gather the report's facts about ``assignment`` (and draw its histogram)."""
-    course_dir = Path(course_dir)
-    table = read_grades(course_dir, assignment)
+def assignment_facts(course, assignment, outcomes, similarity=True):
+    """Gather the report's facts about ``assignment`` of ``course`` (a `Course`), and draw its histogram."""
+    from mnistkit.records import refused_folders
+
+    table = read_grades(course, assignment)
     graded = sorted(s for s, o in outcomes.items() if o.status == "graded" and s in table.scores)
     facts = AssignmentFacts(
         name=assignment, table=table, outcomes=outcomes, graded=graded,
@@ -110,22 +111,20 @@ def assignment_facts(course_dir, assignment, outcomes, similarity=True):
         unconfined=sorted(s for s, o in outcomes.items() if any("graded unconfined" in p.lower() for p in o.problems)),
         passed={name: sum(table.scores[s].get(name, 0) >= points for s in graded) for name, points in table.cells},
         flagged=sorted((s, o) for s, o in outcomes.items() if o.status != "graded" or o.problems),
-        late=[], missing=[], histogram=course_dir / REPORTS_DIR / assignment / "scores.png", feedback={},
+        late=[], missing=[], histogram=course.root / REPORTS_DIR / assignment / "scores.png", feedback={},
     )
-    facts.late, facts.missing = late_and_missing(course_dir, assignment, set(outcomes))
-    from mnistkit.grading import refused_folders
-
-    facts.refused = refused_folders(course_dir, assignment)
+    facts.late, facts.missing = late_and_missing(course, assignment, set(outcomes))
+    facts.refused = refused_folders(course, assignment)
     _histogram(facts.totals, table.max_total, f"{assignment}: scores of {len(graded)} graded submissions",
                facts.histogram)
     for student in outcomes:
-        pages = [course_dir / "feedback" / student / assignment / f"{name}.html" for name in notebooks(course_dir, assignment)]
+        pages = [course.folder("feedback", assignment, student) / f"{name}.html" for name in course.notebooks(assignment)]
         if pages and pages[0].exists():
-            facts.feedback[student] = str(pages[0].relative_to(course_dir).as_posix())
+            facts.feedback[student] = str(pages[0].relative_to(course.root).as_posix())
     if similarity and len(outcomes) > 1:
         from mnistkit.similarity import similar_pairs
 
-        facts.similar, facts.similarity_notes = similar_pairs(course_dir, assignment)
+        facts.similar, facts.similarity_notes = similar_pairs(course, assignment)
     return facts
 
 
@@ -233,17 +232,17 @@ def _html(sections, written):
         maximum=sum(facts.table.max_total for facts in sections))
 
 
-def write_report(course_dir, outcomes, similarity=True):
+def write_report(course, outcomes, similarity=True):
     """Write ``reports/report.md``, ``reports/report.html`` and each assignment's ``scores.png``; return a short text version.
 
     ``outcomes`` maps each assignment to report to ``{student: Outcome}`` (a `ClassResult`'s
-    outcomes). ``similarity`` False leaves out the check for similar code.
+    outcomes). ``course`` is a `Course` or its folder. ``similarity`` False leaves out the check for similar code.
     """
-    course_dir = Path(course_dir)
-    folder = course_dir / REPORTS_DIR
+    course = Course.of(course)
+    folder = course.root / REPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written = f"{datetime.now():%Y-%m-%d %H:%M}"
-    sections = [assignment_facts(course_dir, name, students, similarity) for name, students in outcomes.items()]
+    sections = [assignment_facts(course, name, students, similarity) for name, students in outcomes.items()]
     lines = ["# Class report", "", f"Written {written}. Assignments: "
              + ", ".join(f"{facts.name} ({len(facts.outcomes)} submissions)" for facts in sections) + ".", ""]
     if len(sections) > 1:

@@ -22,11 +22,10 @@ import io
 import itertools
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
-from mnistkit.course import notebooks
+from mnistkit.course import Course
 
 # copydetect's defaults (k-grams of 25 tokens, a window of 1) flag nothing below about 25 shared
 # tokens in a row, about one line of code. Measured on mnistkit.simulated.independent_students
@@ -60,9 +59,9 @@ class SimilarPair:
         return max(self.similarity_a, self.similarity_b)
 
 
-def solution_cell_ids(course_dir, assignment, notebook):
+def solution_cell_ids(course, assignment, notebook):
     """Ids of the released notebook's cells students write in (nbgrader ``solution`` cells)."""
-    released = nbformat.read(Path(course_dir) / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+    released = nbformat.read(course.notebook("release", assignment, notebook), as_version=4)
     return [cell.id for cell in released.cells if cell.get("metadata", {}).get("nbgrader", {}).get("solution")]
 
 
@@ -73,18 +72,19 @@ def own_code(path, cell_ids):
                        if cell_id in cells and cells[cell_id].cell_type == "code")
 
 
-def class_code(course_dir, assignment):
+def class_code(course, assignment):
     """``({student: own code}, template code, [(student, why unreadable)])`` of every submission."""
-    course_dir = Path(course_dir)
+    from mnistkit.records import submitted_students
+
+    course = Course.of(course)
     codes, unreadable, template = {}, [], []
-    submitted = sorted(path for path in (course_dir / "submitted").glob(f"*/{assignment}") if path.is_dir())
-    for notebook in notebooks(course_dir, assignment):
-        cell_ids = solution_cell_ids(course_dir, assignment, notebook)
-        template.append(own_code(course_dir / "release" / assignment / f"{notebook}.ipynb", cell_ids))
-        for folder in submitted:
-            student = folder.parent.name
+    students = submitted_students(course, assignment)
+    for notebook in course.notebooks(assignment):
+        cell_ids = solution_cell_ids(course, assignment, notebook)
+        template.append(own_code(course.notebook("release", assignment, notebook), cell_ids))
+        for student in students:
             try:
-                code = own_code(folder / f"{notebook}.ipynb", cell_ids)
+                code = own_code(course.notebook("submitted", assignment, notebook, student), cell_ids)
             except FileNotFoundError:
                 code = ""  # a notebook not handed in has no code to compare
             except Exception as error:  # noqa: BLE001 (any unreadable file: reported, never fatal)
@@ -102,7 +102,7 @@ def _fingerprint(name, code, boilerplate):
                            boilerplate=boilerplate, language="python", fp=io.StringIO(code))
 
 
-def similar_pairs(course_dir, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE):
+def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE):
     """Every pair of ``assignment``'s submissions whose similarity is at least ``threshold``, most similar first.
 
     Returns ``(pairs, notes)``: `SimilarPair` s, and sentences about submissions left out
@@ -112,7 +112,7 @@ def similar_pairs(course_dir, assignment, threshold=THRESHOLD, common_share=COMM
     from copydetect import compare_files
     from copydetect.utils import highlight_overlap
 
-    codes, template, unreadable = class_code(course_dir, assignment)
+    codes, template, unreadable = class_code(course, assignment)
     notes = [f"{student}: {why}; not compared." for student, why in unreadable]
     template_hashes = list(_fingerprint("template", template, None).hashes)
     prints = {student: _fingerprint(student, code, template_hashes) for student, code in codes.items()}

@@ -25,8 +25,9 @@ def new_course(destination, with_release=True, extra_config=""):
     if not with_release:
         return course
     if "db_url" in extra_config:
-        for assignment in courses.assignments(course):  # not SQLite beside the course: generate for real
-            courses.generate_release(course, assignment)
+        real = courses.Course(course)  # not SQLite beside the course: generate for real
+        for assignment in real.assignments():
+            real.generate_release(assignment)
         return course
     if _template is None:
         folder = tempfile.mkdtemp(prefix="course-template-")

@@ -373,3 +373,19 @@ def test_plain_nbgrader_autograde_never_grades_through_a_linked_submission_folde
     assert fingerprint(course / "source") == before
     assert not (course / "autograded" / "linker" / PART1 / "mnist_numpy.ipynb").exists()
     assert not os.path.lexists(course / "submitted" / "linker" / PART1)
+
+
+def test_limits_an_instructor_raises_in_the_course_config_hold_for_the_class_command_and_plain_nbgrader(tmp_path):
+    """The class command takes a submission in, then nbgrader's hook does again: both must read the course's limits."""
+    course = new_course(tmp_path / "course", extra_config="c.Intake.max_cells = 1500")
+    for student_id in ("long-notes-class", "long-notes-plain"):
+        notebook = build_submission(course, DEMO_CLASS[0])
+        notebook.cells += [nbformat.v4.new_markdown_cell(f"note {n}") for n in range(1200)]
+        folder = course / "submitted" / student_id / PART1
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / "mnist_numpy.ipynb")
+    grade_class(course, students=["long-notes-class"], workers=1, progress=False, say=lambda *_: None)
+    nbgrader(course, "autograde", PART1, "--student", "long-notes-plain")
+    grades = read_grades(course, PART1)
+    assert grades.total("long-notes-class") == grades.max_total
+    assert grades.total("long-notes-plain") == grades.max_total

@@ -3,11 +3,11 @@
 import nbformat
 import pytest
 
-from mnistkit.course import COURSE_ROOT, assignments, release_drift
+from mnistkit.course import COURSE_ROOT, Course, release_drift
 from mnistkit.simulated.shown import secret_lines
 from mnistkit.simulated.students import PART1, PART2, notebook_path, reference_answers
 
-ASSIGNMENTS = assignments(COURSE_ROOT)
+ASSIGNMENTS = Course(COURSE_ROOT).assignments()
 RELEASED_FILES = [(assignment, path.name) for assignment in ASSIGNMENTS
                   for path in sorted((COURSE_ROOT / "release" / assignment).iterdir())]
 

@@ -27,17 +27,21 @@ def take_in_before_autograde(assignment=None, student=None, notebooks=(), **_):
 
     nbgrader runs it just before it copies the submission's files, and carries on if it raises;
     so whatever goes wrong here, the folder is emptied (fail closed) and nbgrader then finds
-    nothing to grade for this student.
+    nothing to grade for this student. nbgrader gives the hook no configuration: the limits are
+    those of the course's own ``nbgrader_config.py``, found from the folder's place in the course.
     """
     from traitlets.config import Application
 
+    from mnistkit.course import Course
+
     app = Application.instance() if Application.initialized() else None
-    config = app.config if app is not None else None
     log = app.log if app is not None else logging.getLogger("nbgrader")
     for folder in sorted({Path(path).parent for path in notebooks}):
         try:
-            source = folder.parents[2] / "source" / folder.name  # submitted/<student>/<assignment> -> source/<assignment>
-            result = take_in(folder, sorted(path.stem for path in source.glob("*.ipynb")), Intake(config=config))
+            course = Course(folder.parents[2])  # <course>/submitted/<student>/<assignment>
+            if course.folder("submitted", folder.name, folder.parent.name) != course.root.joinpath(*folder.parts[-3:]):
+                raise ValueError("the submission folder is not where the course's layout puts it")
+            result = take_in(folder, course.notebooks(folder.name), Intake(config=course.config))
             for problem in result.problems:
                 log.warning("%s %s", LOG_PREFIX, problem)
             if not result.gradable:

@@ -103,14 +103,20 @@ def _real_folder(path):
         path.mkdir(parents=True)
 
 
-def collect_zip(course_dir, assignment, archive, notebook_names, config=None):
-    """Unpack the submissions of ``assignment`` in the zip ``archive`` into ``submitted/``; return a `Collected`.
+def collect_zip(course, assignment, archive):
+    """Unpack the submissions of ``assignment`` in a learning-management system's zip ``archive`` into
+    ``submitted/`` of ``course`` (a `Course`); return a `Collected`.
 
-    ``notebook_names`` are the assignment's notebooks (without ``.ipynb``); ``config`` is the
-    course's nbgrader configuration (its ``named_regexp`` and ``Intake`` limits).
+    Student ids and notebook names are read from the archive's file names by the pattern
+    ``FileNameCollectorPlugin.named_regexp`` of the course's configuration, whose ``Intake``
+    limits bound the archive.
     """
-    rules = Intake(config=config)
-    collector = FileNameCollectorPlugin(config=config)
+    archive = Path(archive)
+    if not archive.is_file():
+        raise FileNotFoundError(f"No zip file {archive}")
+    notebook_names = course.notebooks(assignment)
+    rules = Intake(config=course.config)
+    collector = FileNameCollectorPlugin(config=course.config)
     try:
         opened = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as error:
@@ -146,11 +152,11 @@ def collect_zip(course_dir, assignment, archive, notebook_names, config=None):
             else:
                 chosen[key] = (newer, info)
 
-        submitted = Path(course_dir) / "submitted"
+        submitted = course.step_folder("submitted")
         for (student, notebook), (_, info) in sorted(chosen.items()):
-            folder = submitted / student / assignment
+            folder = course.folder("submitted", assignment, student)
             try:
-                for path in (submitted, submitted / student, folder):
+                for path in (submitted, folder.parent, folder):
                     _real_folder(path)
                 _copy_bounded(opened, info, folder / f"{notebook}.ipynb", rules.max_notebook_bytes)
             except (ArchiveRefused, OSError, zipfile.BadZipFile, EOFError, ValueError) as error:

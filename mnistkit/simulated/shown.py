@@ -2,7 +2,6 @@
 
 import html
 import re
-from pathlib import Path
 
 import nbformat
 
@@ -23,6 +22,6 @@ def page_text(path):
 def comparable_feedback(course_dir, student_id, assignment):
     """A feedback page's text without what differs between any two runs of the same grading: the
     course's path and the kernel's process id (both appear in tracebacks and warnings)."""
-    page = Path(course_dir) / "feedback" / student_id / assignment / f"{assignment}.html"
+    page = notebook_path(course_dir, "feedback", assignment, student_id).with_suffix(".html")
     text = page_text(page).replace(str(course_dir), "<course>")
     return re.sub(r"ipykernel_\d+", "ipykernel_<pid>", text)

@@ -8,12 +8,11 @@ and the tests make submissions that look exactly like a real student's.
 
 import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Optional
 
 import nbformat
 
-from mnistkit.course import COURSE_ROOT, notebooks
+from mnistkit.course import COURSE_ROOT, Course
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -27,7 +26,7 @@ class SimulatedStudent:
     ``edit`` changes the finished notebook further (deletes or moves cells, ...). ``filename``
     is the name it is handed in under (default: the assignment's notebook), and ``raw`` replaces
     the whole file with these bytes (a broken file); an empty ``filename`` hands in a folder
-    without a notebook.
+    without a notebook. ``files`` are handed in beside the notebook: ``{relative path: text}``.
     """
 
     student_id: str
@@ -38,13 +37,14 @@ class SimulatedStudent:
     edit: Optional[Callable] = None
     filename: Optional[str] = None
     raw: Optional[bytes] = None
+    files: dict = field(default_factory=dict)
 
 
-def notebook_path(course_dir, step, assignment, student_id=None):
+def notebook_path(course, step, assignment, student_id="."):
     """Path of the assignment's (only) notebook in ``source``, ``release``, or a student's folder of ``step``."""
-    parts = [step, student_id, assignment] if student_id else [step, assignment]
-    (name,) = notebooks(course_dir, assignment)  # simulated students hand in one-notebook assignments
-    return Path(course_dir).joinpath(*parts, f"{name}.ipynb")
+    course = Course.of(course)
+    (name,) = course.notebooks(assignment)  # simulated students hand in one-notebook assignments
+    return course.notebook(step, assignment, name, student_id)
 
 
 def reference_answers(course_dir, assignment):
@@ -82,6 +82,9 @@ def submit(course_dir, student, notebook=None):
     if student.filename == "":
         (folder / "README.txt").write_text("I could not finish in time.\n")
         return folder
+    for relative, text in student.files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
     path = folder / (student.filename or expected.name)
     if student.raw is not None:
         path.write_bytes(student.raw)
