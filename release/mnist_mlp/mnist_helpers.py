@@ -5,7 +5,6 @@ You do not need to change anything here (and changes are not kept when the
 assignment is graded: the course's own copy of this file is used).
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from mnist_loader import SPLITS, load_split
@@ -91,6 +90,8 @@ def error_rate_mnist(W, b, X, y):
 
 def show(image, label=None):
     """Draw one digit: ``image`` of shape ``(784,)`` or ``(28, 28)``."""
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     fig, ax = plt.subplots(figsize=(3, 3))
     ax.imshow(np.reshape(image, (IMAGE_SIDE, IMAGE_SIDE)), cmap="gray", interpolation="nearest")
     ax.set_xticks([])
@@ -102,6 +103,8 @@ def show(image, label=None):
 
 def show_digits(images, labels, rows=4, columns=8):
     """Draw the first ``rows * columns`` digits of ``images`` ``(n, 784)``, each under its label ``(n,)``."""
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     count = min(rows * columns, len(images))
     rows = -(-count // columns)
     tiles = np.zeros((rows * columns, IMAGE_SIDE, IMAGE_SIDE))
@@ -122,6 +125,8 @@ def show_digits(images, labels, rows=4, columns=8):
 
 def plot_learning(losses, train_errors, val_errors):
     """Plot the training and validation error rates and the loss, as recorded by ``learn``."""
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     fig, (errors_ax, loss_ax) = plt.subplots(ncols=2, figsize=(12, 4))
     errors_ax.plot(train_errors, "-o", label="Training error")
     errors_ax.plot(val_errors, "-o", label="Validation error")
@@ -141,6 +146,8 @@ def show_weights(W):
 
     Red pixels raise the digit's score, blue ones lower it.
     """
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     W = np.asarray(W, dtype=float)
     limit = np.abs(W).max() or 1.0
     gap = np.full((IMAGE_SIDE, 4), np.nan)  # blank columns between the digits

@@ -6,7 +6,6 @@ that this part does not depend on yours. You do not need to change anything here
 are not kept when the assignment is graded: the course's own copy of this file is used).
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from mnist_helpers import IMAGE_SIDE, NUM_CLASSES, dloss_db, dloss_dw
@@ -59,6 +58,8 @@ def train_softmax_classifier(X_train, y_train, X_val, y_val, max_iters=2000, lea
 
 def compare_learning(curves, max_iters):
     """Plot validation error curves side by side: ``curves`` maps a label to errors recorded evenly over ``max_iters`` steps."""
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, errors in curves.items():
         steps = np.linspace(max_iters / len(errors), max_iters, len(errors))
@@ -77,6 +78,8 @@ def show_hidden_units(W1, count=40, columns=10):
 
     Each image shows the pattern of pixels that switches that unit on (red) or off (blue).
     """
+    import matplotlib.pyplot as plt  # here, not at the top: only plots need it
+
     W1 = np.asarray(W1, dtype=float)
     count = min(count, W1.shape[1])
     rows = -(-count // columns)
