@@ -2,10 +2,12 @@
 
 - `RestoreReleasedLayout` (autograde, sanitising): every cell of the released notebook is
   graded in the released order, whatever the student deleted or moved.
-- `GuardedExecute` (autograde, executing): per-cell time limit, a memory cap, seeded random
-  generators, NumPy and the course's modules reset before every graded cell, a kernel that
-  dies or hangs costs only the cell it died in, a bounded output, and no time spent on the
-  cells after the last graded one (they cannot change a grade).
+- `GuardedExecute` (autograde, executing): the notebook's cells in a confined kernel and its
+  graded test cells in a second one that never runs student code (`mnistkit.tests_process`);
+  per-cell time limit, a memory cap, seeded random generators, NumPy and the course's modules
+  reset before every call of the student's code, a kernel that dies or hangs costs only the
+  cell it died in, a bounded output, and no time spent on the cells after the last graded one
+  (they cannot change a grade).
 - `MergeStreams` (autograde, after executing): printed output in a fixed order, so the same
   code always gives the same graded notebook and feedback.
 - `RemoveHiddenTestLines` (autograde, after executing): no output of any cell keeps a line of a
@@ -19,11 +21,13 @@ Each logs what it did with the prefix ``[mnistkit]``, which the class report col
 """
 
 import copy
+import functools
 import html
 import re
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
@@ -31,14 +35,19 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from mnistkit.kernel.guard import source_digest
-from mnistkit.sandbox import ConfinedKernelManager, Limits, check_sandbox, prepared_data
+from mnistkit.sandbox import ConfinedKernelManager, FdPassingKernelManager, Limits, check_sandbox, prepared_data
+from mnistkit.tests_process import Serving, TestsKernel, run_with_student_serving, socket_pair
 
 LOG_PREFIX = "[mnistkit]"
 
 
 def _is_code_grade_cell(cell):
     return cell.cell_type == "code" and utils.is_grade(cell)
+
+
+def _is_test_cell(cell):
+    """A graded cell of the course's tests (not a student's answer): it runs in the tests' kernel."""
+    return _is_code_grade_cell(cell) and not utils.is_solution(cell)
 
 
 def cell_key(cell):
@@ -139,18 +148,21 @@ class _KernelLost(Exception):
 
 GUARD_CELL = """\
 import mnistkit.kernel.guard
-mnistkit.kernel.guard.install({digests!r}, memory_limit_bytes={memory}, seed={seed}, course_modules={modules!r})
+mnistkit.kernel.guard.install(memory_limit_bytes={memory}, seed={seed}, course_modules={modules!r}, calls_fd={fd})
 """
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute, in a confined kernel, with the kernel guard installed and kernel deaths contained.
+    """nbgrader's Execute, in two confined kernels, with the kernel guard installed and kernel deaths contained.
 
-    Each kernel starts in its own sandbox (`mnistkit.sandbox`) unless ``confine`` is off; where
-    the machine cannot confine it, grading stops with an error that says why. A cell during
-    which the kernel dies, or after whose time limit it no longer answers, gets an error saying
-    so; the notebook then runs again in a fresh kernel without that cell, so the cells after it
-    still earn their points (at most ``max_kernel_restarts`` times).
+    The notebook's cells run in the student's kernel; its graded test cells run in the tests'
+    kernel, which calls the student's functions across (`mnistkit.tests_process`), so a verdict
+    is decided where no student code runs. Each kernel starts in its own sandbox
+    (`mnistkit.sandbox`) unless ``confine`` is off; where the machine cannot confine it,
+    grading stops with an error that says why. A cell during which the student's kernel dies,
+    or after whose time limit it no longer answers, gets an error saying so; the notebook then
+    runs again in fresh kernels without that cell, so the cells after it still earn their
+    points (at most ``max_kernel_restarts`` times).
     """
 
     memory_limit_mb = Integer(4096, help="Address-space cap of a grading kernel, in MiB (0: none)").tag(config=True)
@@ -170,17 +182,86 @@ class GuardedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
+        km.data_folder = self._data_folder
         if isinstance(km, ConfinedKernelManager):
             km.limits = Limits(memory_bytes=self.memory_limit_mb * 2**20 or 2**62, processes=self.max_processes,
                                file_bytes=self.max_file_mb * 2**20, open_files=self.max_open_files,
                                scratch_bytes=self.max_scratch_mb * 2**20)
-            km.data_folder, km.bwrap = self._data_folder, self.bwrap
+            km.bwrap = self.bwrap
         return km
+
+    # The two kernels start together: the tests' kernel is launched right after the student's, and
+    # both are waited for once both run (nbclient binds these names to its own methods, hence the rebinding).
+
+    async def async_start_new_kernel(self, **kwargs):
+        student_end, tests_end = socket_pair()
+        try:
+            self.km.pass_fds = (student_end.fileno(),)
+            self._guard_cell.source = self._guard_cell.source.replace("calls_fd=None", f"calls_fd={student_end.fileno()}")
+            await super().async_start_new_kernel(**kwargs)
+            student_manager = self.km
+            tests_manager = self.create_kernel_manager()  # which nbclient also makes self.km: put back
+            self.km = student_manager
+            tests_manager.pass_fds = (tests_end.fileno(),)
+            self._tests = TestsKernel(tests_manager, self.startup_timeout, self.extra_arguments)
+            self._tests_fd, self._test_cells_run = tests_end.fileno(), 0
+            await self._tests.launch(cwd=str(released_notebook(self.config, self.resources).parent))
+        finally:
+            student_end.close()  # the kernels hold their ends: when one dies, the other sees the connection end
+            tests_end.close()
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        try:
+            await self._tests.ready(self._tests_fd)
+        except Exception:
+            await self._async_cleanup_kernel()
+            raise
+        return client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    async def _async_cleanup_kernel(self):
+        tests, self._tests = self._tests, None
+        try:
+            await super()._async_cleanup_kernel()
+        finally:
+            if tests is not None:
+                await tests.stop()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """Run a test cell in the tests' kernel while the student's kernel answers its calls; other cells as usual."""
+        if self._tests is None or not _is_test_cell(cell):
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        self._test_cells_run += 1
+        serving = Serving(self.kc, self.km, self._test_cells_run)
+        run_test = functools.partial(super().async_execute_cell, cell, cell_index, execution_count, store_history)
+        student = self.kc, self.km
+        self.kc, self.km = self._tests.client, self._tests.manager  # nbclient runs the cell, and its time limit, there
+        try:
+            cell = await run_with_student_serving(run_test, self._tests.manager, serving)
+        finally:
+            self.kc, self.km = student
+        state = await serving.finish()
+        for message in serving.messages:  # what the student's code printed meanwhile: shown, never an error
+            self.output(cell.outputs, message, None, cell_index)
+        if state == "died":
+            raise DeadKernelError("the student's kernel died while the tests called it")
+        if state == "hung":
+            raise CellTimeoutError("the student's kernel did not stop when the test's time was up")
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)
 
     def _prepare_sandbox(self, resources):
         """Refuse to run unconfined unless told to; prepare the verified data the kernels will read."""
+        self._data_folder = None
         if not self.confine:
-            self.kernel_manager_class = self._kernel_manager_class_default()
+            self.kernel_manager_class = FdPassingKernelManager
             self.log.warning("%s graded unconfined: student code ran with the grader's rights", LOG_PREFIX)
             return
         check_sandbox(self.bwrap)  # raises SandboxUnavailable with what to do
@@ -191,12 +272,13 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._prepare_sandbox(resources)
-        digests = sorted({source_digest(cell.source) for cell in nb.cells if _is_code_grade_cell(cell)})
         memory = 0 if self.confine else self.memory_limit_mb * 2**20  # a confined kernel is capped at its launch
         # The assignment's own modules, shipped with it (and put back over the student's copies by nbgrader).
         modules = sorted(path.stem for path in _master_folder(self.config, resources).glob("*.py")
                          if path.stem.isidentifier() and path.stem != "nbgrader_config")
-        guard = new_code_cell(GUARD_CELL.format(digests=digests, memory=memory, seed=self.seed, modules=modules))
+        self._tests = None
+        self._guard_source = GUARD_CELL.format(memory=memory, seed=self.seed, modules=modules, fd=None)
+        guard = new_code_cell(self._guard_source)
         nb.cells.insert(0, guard)
         self._lost = {}  # cell index -> the error output that replaces the cell's run
         self._output_bytes, self._output_cut = 0, set()
@@ -205,6 +287,8 @@ class GuardedExecute(Execute):
         try:
             for _ in range(self.max_kernel_restarts + 1):
                 try:
+                    self._guard_cell = nb.cells[0]
+                    self._guard_cell.source = self._guard_source  # its socket is named when its kernel starts
                     nb, resources = super().preprocess(nb, resources, km)
                     break
                 except _KernelLost:

@@ -8,6 +8,7 @@ from mnistkit.grading import grade_class
 from mnistkit.nbgrader_plugins import NOT_RUN_AFTER_TESTS
 from mnistkit.report import write_report
 from mnistkit.simulated import mnist_mlp_students as part2
+from mnistkit.simulated.forgers import PART1_FORGERS, PART2_FORGERS
 from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, BROKEN_FILES, CRASHES, MISTAKES, TAMPERING, TWINS, VALID
 from mnistkit.simulated.shown import page_text, secret_lines
 from mnistkit.simulated.students import PART1, PART2, notebook_path, submit
@@ -18,8 +19,10 @@ from courses import new_course
 # not run), and shorter than the course's own 120 s so that the endless loops end sooner.
 CELL_TIME_LIMIT = 45
 
-GRADED = [(s, ALL_POINTS) for s in VALID] + MISTAKES + TAMPERING + CRASHES + [(s, ALL_POINTS) for s in TWINS]
-PART2_GRADED = [(s, part2.ALL_POINTS) for s in part2.VALID] + part2.MISTAKES + part2.TAMPERING + part2.CRASHES
+GRADED = ([(s, ALL_POINTS) for s in VALID] + MISTAKES + TAMPERING + CRASHES + [(s, ALL_POINTS) for s in TWINS]
+          + PART1_FORGERS)
+PART2_GRADED = ([(s, part2.ALL_POINTS) for s in part2.VALID] + part2.MISTAKES + part2.TAMPERING + part2.CRASHES
+                + PART2_FORGERS)
 EVERYONE = GRADED + [(s, expected) for s, expected, _ in BROKEN_FILES] + PART2_GRADED
 
 
@@ -95,6 +98,18 @@ def test_tampering_during_a_test_fails_that_test_with_a_reason(graded):
     course, _, _ = graded
     errors = _errors(_cell(course, "tamper-patches-during-tests", "learn_does_not_mutate"))
     assert len(errors) == 1 and "cannot be trusted" in errors[0] and "numpy.allclose" in errors[0]
+
+
+def test_a_student_kernel_that_stops_answering_or_answers_garbage_is_told_in_words(graded):
+    course, _, _ = graded
+    not_answering = "softmax cannot be called: the student's kernel is not answering"
+    for student_id, first, later in (("forge-never-answers", not_answering, not_answering),
+                                     ("forge-garbage-reply", "not plain data", not_answering),
+                                     ("forge-raw-pickle", "not plain data", not_answering),
+                                     ("forge-pickle-reply", "kind 'pickle' cannot be passed", not_answering)):
+        for cell, words in (("softmax_shape_and_sums", first), ("softmax_values", later)):
+            errors = _errors(_cell(course, student_id, cell))
+            assert errors and words in errors[0], (student_id, cell, errors)
 
 
 def test_warnings_on_stderr_are_shown_but_cost_nothing(graded):

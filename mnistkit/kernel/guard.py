@@ -1,20 +1,20 @@
-"""Runs inside a student's kernel while it is autograded, so that tests can trust what they see.
+"""Runs inside a student's kernel while it is autograded, so that the student's functions answer alike.
 
 `install` is called by a cell the grader puts first in the notebook (see
 `mnistkit.nbgrader_plugins.GuardedExecute`) before any student code runs. It
 
 - caps the memory the kernel may take, so one notebook cannot take the machine down;
 - seeds Python's and NumPy's global random generators, so the same code gets the same grade;
-- remembers NumPy, the course's modules and Python's builtins as they are, and before every
-  graded test cell puts them back (undoing ``np.allclose = lambda *a, **k: True`` and the like);
-- after every graded test cell, fails that cell if its run changed any of them (student code
-  that patches NumPy while a test calls it earns nothing from the patch).
+- remembers NumPy, the course's modules and Python's builtins as they are, so that before every
+  call the tests make of the student's code they are put back (undoing ``np.exp = ...`` in a
+  cell that ran before), and a call that changes them is answered with an error;
+- keeps its end of the connection to the tests' kernel (`mnistkit.kernel.student_side`).
 
-It is a guard against code that changes the tools the tests rely on, not a sandbox.
+The tests themselves run in another process (`mnistkit.kernel.tests_side`): nothing here can
+change a verdict, and student code that undoes all of this only answers worse.
 """
 
 import builtins
-import hashlib
 import random
 import resource
 import sys
@@ -31,11 +31,6 @@ TAMPERING_MESSAGE = (
     "This test's result cannot be trusted: while it ran, the notebook's code replaced {names}. "
     "Tests only count with NumPy and the course's modules as they are; remove the code that changes them."
 )
-
-
-def source_digest(source):
-    """How graded cells are recognised: the SHA-256 of their source text."""
-    return hashlib.sha256(source.encode()).hexdigest()
 
 
 def _protected(name, roots):
@@ -79,8 +74,8 @@ class _Snapshot:
 _MISSING = object()
 
 
-def install(graded_digests, memory_limit_bytes, seed=0, course_modules=()):
-    """Set the limits and start guarding the graded cells whose source digests are given.
+def install(memory_limit_bytes, seed=0, course_modules=(), calls_fd=None):
+    """Set the limits, take the snapshot, and keep the connection to the tests' kernel (file descriptor ``calls_fd``).
 
     ``course_modules`` names the assignment's own modules (``mnist_helpers``, ...), guarded like NumPy.
     """
@@ -92,26 +87,9 @@ def install(graded_digests, memory_limit_bytes, seed=0, course_modules=()):
     np.random.seed(seed)
     for name in course_modules:
         __import__(name)  # so that their pristine state is part of the snapshot
-
     shell = get_ipython()  # noqa: F821 (defined in every IPython kernel)
     snapshot = _Snapshot(PROTECTED_MODULES + tuple(course_modules))
-    graded = frozenset(graded_digests)
-    state = {"in_graded_cell": False}
+    if calls_fd is not None:
+        from mnistkit.kernel import student_side
 
-    def before_cell(info):
-        state["in_graded_cell"] = source_digest(info.raw_cell) in graded
-        if state["in_graded_cell"]:
-            snapshot.restore(shell.user_ns)
-
-    def after_cell(result):
-        if not state["in_graded_cell"]:
-            return
-        changed = snapshot.changes()
-        snapshot.restore(shell.user_ns)
-        if changed and result.error_in_exec is None:
-            error = AssertionError(TAMPERING_MESSAGE.format(names=", ".join(sorted(changed)[:5])))
-            result.error_in_exec = error
-            shell.showtraceback((AssertionError, error, None))
-
-    shell.events.register("pre_run_cell", before_cell)
-    shell.events.register("post_run_cell", after_cell)
+        student_side.start(calls_fd, shell.user_ns, snapshot)

@@ -6,6 +6,6 @@ machine can do it, and what to install or change when it cannot.
 """
 
 from mnistkit.sandbox.box import KernelBox, Limits, SandboxUnavailable, check_sandbox, prepared_data
-from mnistkit.sandbox.kernel_manager import ConfinedKernelManager
+from mnistkit.sandbox.kernel_manager import ConfinedKernelManager, FdPassingKernelManager
 
-__all__ = ["ConfinedKernelManager", "KernelBox", "Limits", "SandboxUnavailable", "check_sandbox", "prepared_data"]
+__all__ = ["ConfinedKernelManager", "FdPassingKernelManager", "KernelBox", "Limits", "SandboxUnavailable", "check_sandbox", "prepared_data"]

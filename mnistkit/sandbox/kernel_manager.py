@@ -1,4 +1,4 @@
-"""A Jupyter kernel manager whose kernels start confined (see `mnistkit.sandbox.box`).
+"""Jupyter kernel managers: one that hands a kernel a file descriptor, and one whose kernels start confined.
 
 nbclient (and so nbgrader's Execute) starts kernels through a ``KernelManager``; this one
 wraps the kernel's command in a `KernelBox` before it is launched, so no student code ever
@@ -9,16 +9,28 @@ folder (ZeroMQ's ``ipc`` transport), since it has no network.
 import subprocess
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Instance, Unicode
+from traitlets import Any, Instance, Tuple, Unicode
 
 from mnistkit.sandbox.box import KernelBox, Limits
 
 
-class ConfinedKernelManager(AsyncKernelManager):
+class FdPassingKernelManager(AsyncKernelManager):
+    """Starts a kernel that inherits the file descriptors ``pass_fds`` (its end of the tests' connection)."""
+
+    pass_fds = Tuple(help="File descriptors the kernel process inherits, at the same numbers")
+    data_folder = Any(None, help="Folder with the verified course data, mounted read-only (or None)")
+
+    async def _async_pre_start_kernel(self, **kw):
+        kernel_command, kw = await super()._async_pre_start_kernel(**kw)
+        if self.pass_fds:
+            kw["pass_fds"] = tuple(self.pass_fds)
+        return kernel_command, kw
+
+
+class ConfinedKernelManager(FdPassingKernelManager):
     """Starts each kernel in a fresh `KernelBox` and deletes the box when the kernel is gone."""
 
     limits = Instance(Limits, args=())
-    data_folder = Any(None, help="Folder with the verified course data, mounted read-only (or None)")
     bwrap = Unicode("bwrap", help="The bubblewrap command")
 
     box = None

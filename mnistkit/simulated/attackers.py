@@ -7,7 +7,7 @@ home, a secret in its environment, a port that listens on the machine. None of i
 each must get exactly what its honest work earns, and leave no trace.
 """
 
-from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, LOSS_CELLS, REFERENCE, SEED_SOFTMAX_POINTS, losing
+from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, REFERENCE, SEED_SOFTMAX_POINTS
 from mnistkit.simulated.students import PART1, SimulatedStudent
 
 # What every attacker prints when a step of its attack fails, so its feedback says how far it got.
@@ -207,8 +207,10 @@ print("\\n".join(SEEN.values()))
 print("\\n".join(get_ipython().user_ns.get("In", [])))
 ''', cell="one_hot_encode", answers={"softmax": SPY_ON_CALLERS + "\n" + softmax.replace(
             '"""\n', '"""\n    _spy()\n', 1)}),
+        # The hidden tests run in a kernel of their own: there is no calling test for it to quote, so its
+        # loss is the reference's and earns every point.
         attacker("attack-error-carries-hidden-test", "its loss raises an error quoting the hidden test that "
-                 "called it", "", cell="cross_entropy_loss", expected=losing(*LOSS_CELLS, "gradient_check"),
+                 "called it, if it finds one", "", cell="cross_entropy_loss",
                  answers={"cross_entropy_loss": "import linecache, sys\n" + REFERENCE["cross_entropy_loss"].replace(
                      '"""\n', '"""\n    caller = "".join(linecache.getlines(sys._getframe(1).f_code.co_filename))\n'
                      '    if "HIDDEN TESTS" in caller:\n        raise AssertionError(caller)\n', 1)}),

@@ -68,6 +68,31 @@ def numerical_gradient(f, x, eps=1e-5):
     return gradient
 
 
+def with_names(function, **replacements):
+    """``function``, run with ``replacements`` in place of the functions of those names its notebook defines.
+
+    A test runs the student's ``learn`` with the course's ``forward`` and ``backward`` this way,
+    so that it grades the training loop alone. When graded, the student's code runs in a process of
+    its own: ``function`` is the grader's stand-in for it, which makes the swap there and runs the
+    replacements here. In an ordinary notebook, the notebook's own names are swapped for the call.
+    """
+    if hasattr(function, "with_names"):  # the grader's stand-in for a function of the notebook
+        return function.with_names(**replacements)
+
+    def swapped(*args, **kwargs):
+        names = function.__globals__
+        own = {name: names[name] for name in replacements if name in names}
+        names.update(replacements)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            for name in replacements:
+                names.pop(name, None)
+            names.update(own)
+
+    return swapped
+
+
 def _summary(array):
     """A short printable form of an array."""
     array = np.asarray(array)
