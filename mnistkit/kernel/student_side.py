@@ -39,6 +39,7 @@ def serve(cell):
     Messages of other cells (left from a test cell that was interrupted) are skipped.
     """
     channel = _state["channel"]
+    wire.forget_private_maps()
     while True:
         try:
             kind, fields = channel.receive(allow_from_tests=True)
