@@ -110,7 +110,7 @@ def test_a_proxy_calls_the_students_function_and_sees_what_it_did_to_its_argumen
     student_end, tests_end = socket.socketpair()
     student_side.start(student_end.fileno(), notebook, _Snapshot())
     tests_side._state.update(channel=wire.Channel(tests_end), cell=0, call=0, bound=set())
-    server = threading.Thread(target=lambda: [student_side.serve(cell) for cell in (1, 2)])
+    server = threading.Thread(target=lambda: [student_side.serve(cell) for cell in (1, 2, 3)])
     server.start()
     try:
         namespace = {}
@@ -124,6 +124,10 @@ def test_a_proxy_calls_the_students_function_and_sees_what_it_did_to_its_argumen
         assert total == 4.0 and probs.shape == (3, 2) and np.array_equal(params["W"], np.ones((2, 2)))
         tests_side._finish()
         tests_side._bind(namespace, "learn")
+        tests_side._finish()
+        course_helper = namespace["forward"] = object()  # defined by an earlier test cell, in the tests' kernel
+        tests_side._bind(namespace, "forward(1)")
+        assert namespace["forward"] is course_helper, "the notebook's forward must not replace the tests' own"
         tests_side._finish()
     finally:
         server.join(timeout=10)

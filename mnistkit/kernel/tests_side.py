@@ -85,7 +85,8 @@ def _bind(namespace, source):
     for name in _state["bound"]:
         namespace.pop(name, None)
     _state["bound"] = set()
-    wanted = sorted(names_used(source))
+    # What the tests defined here themselves (an earlier test cell's helper, an import) is never replaced.
+    wanted = sorted(name for name in names_used(source) if name not in namespace)
     channel = _state["channel"]
     try:
         channel.connection.settimeout(DESCRIBE_SECONDS)
