@@ -313,7 +313,9 @@ class GuardedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as error:
             died = isinstance(error, DeadKernelError)
+            stopped_for = getattr(self.km, "stopped_for", None)
             message = (
+                f"The kernel was stopped while running this cell: {stopped_for}." if died and stopped_for else
                 "The kernel died while running this cell (for example os._exit, a crash, or running out "
                 "of memory)." if died else
                 "The kernel stopped answering after this cell's time limit."

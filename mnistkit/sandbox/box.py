@@ -40,6 +40,9 @@ INSIDE_KIT = "/opt/mnistkit"
 KIT_FOLDER = Path(mnistkit.__file__).resolve().parent
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# The channel folder is on the grader's disk and holds a connection file and sockets (a few hundred bytes):
+# a kernel that puts more there is stopped (see ConfinedKernelManager).
+CHANNEL_FOLDER_BYTES, CHANNEL_FOLDER_ENTRIES = 2**20, 64
 
 # Environment variables a kernel may see from the grader's: thread counts and OpenBLAS's CPU
 # settings (needed for correct results on some processors). Nothing else passes, so no secret can.
@@ -215,6 +218,21 @@ class KernelBox:
         if self.cgroup is not None:  # join the pids cgroup, then become the confined kernel
             command = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *command]
         return command
+
+    def channel_folder_overflows(self):
+        """Why the kernel must be stopped for what it put in its channel folder (on the grader's disk), or None."""
+        total = 0
+        try:
+            with os.scandir(self.channels) as entries:
+                for count, entry in enumerate(entries, 1):
+                    total += entry.stat(follow_symlinks=False).st_size
+                    if count > CHANNEL_FOLDER_ENTRIES or total > CHANNEL_FOLDER_BYTES:
+                        return (f"it wrote more than its connection file and sockets into its channel folder, which "
+                                f"is on the grader's disk (over {CHANNEL_FOLDER_BYTES // 2**20} MiB or "
+                                f"{CHANNEL_FOLDER_ENTRIES} entries)")
+        except OSError:
+            return None
+        return None
 
     def remove(self):
         """Delete the box's folders and its cgroup (its processes are gone by then)."""

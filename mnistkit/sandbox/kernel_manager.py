@@ -6,7 +6,10 @@ runs unconfined. The kernel talks to the grader over Unix sockets in its box's c
 folder (ZeroMQ's ``ipc`` transport), since it has no network.
 """
 
+import os
+import signal
 import subprocess
+import threading
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Instance, Tuple, Unicode
@@ -34,6 +37,8 @@ class ConfinedKernelManager(FdPassingKernelManager):
     bwrap = Unicode("bwrap", help="The bubblewrap command")
 
     box = None
+    stopped_for = None  # why the grader stopped the kernel, or None
+    WATCH_SECONDS = 0.2  # how often its channel folder is looked at
 
     async def _async_pre_start_kernel(self, **kw):
         self._remove_box()
@@ -46,6 +51,25 @@ class ConfinedKernelManager(FdPassingKernelManager):
         kw["env"] = {"PATH": self.box.environment()["PATH"]}  # bwrap needs nothing of the grader's
         kw["stdout"] = subprocess.DEVNULL  # the kernel's start-up notices; cell output travels over its channels
         return self.box.command(kernel_command), kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        self.stopped_for = None
+        box, pid = self.box, self.provisioner.process.pid
+        threading.Thread(target=self._watch_channel_folder, args=(box, pid), daemon=True).start()
+
+    def _watch_channel_folder(self, box, pid):
+        """Stop the kernel (and so its whole box) as soon as its channel folder holds more than it should."""
+        while self.box is box:
+            why = box.channel_folder_overflows()
+            if why:
+                self.stopped_for = why
+                try:
+                    os.kill(pid, signal.SIGKILL)  # the box's outermost process: everything in it dies with it
+                except ProcessLookupError:
+                    pass
+                return
+            threading.Event().wait(self.WATCH_SECONDS)
 
     async def _async_interrupt_kernel(self):
         # The launched process is bwrap, which a SIGINT would kill: ask the kernel itself instead.

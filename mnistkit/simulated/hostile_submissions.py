@@ -19,7 +19,7 @@ import nbformat
 
 from mnistkit.simulated.attackers import TRY
 from mnistkit.simulated.mnist_numpy_students import ALL_POINTS, REFERENCE, SEED_SOFTMAX_POINTS, seed_softmax_and
-from mnistkit.simulated.students import PART1, SimulatedStudent
+from mnistkit.simulated.students import PART1, SimulatedStudent, set_source
 
 NOTHING = {cell: 0 for cell in ALL_POINTS}
 FILL = """
@@ -34,6 +34,19 @@ for where in (os.path.expanduser("~"), "/tmp"):
     attempt("fill " + where, fill)
     if os.path.exists(where + "/fill"):
         os.remove(where + "/fill")
+"""
+
+
+FILL_CHANNELS = """
+import os, sys
+folder = os.path.dirname(sys.argv[sys.argv.index("-f") + 1])
+for n in range(8):  # 512 MiB a file is the most a kernel may write to one file
+    try:
+        with open(os.path.join(folder, f"fill-{n}"), "wb") as file:
+            for _ in range(512):
+                file.write(b"x" * 2**20)
+    except OSError:
+        pass
 """
 
 
@@ -149,6 +162,11 @@ def hostile_submissions(course_dir, trap_folder, grader_home):
         (_student("hostile-prints-a-lot", "the original softmax, and prints 64 MiB while it is graded",
                   answers={"softmax": seed_softmax_and() + "\n\n\nfor _ in range(64):\n    print('x' * 2**20)"}),
          SEED_SOFTMAX_POINTS, None, "beyond the 8 MiB a notebook may print was left out, from cell softmax on"),
+        # Its channel folder (its connection file and sockets) is on the grader's disk: the kernel is stopped at
+        # once, and the notebook runs again without that (ungraded) cell.
+        (_student("hostile-fills-its-channel-folder", "writes 4 GiB into the folder of its connection file",
+                  edit=lambda notebook: set_source(notebook, FILL_CHANNELS, "look_at_digits")),
+         ALL_POINTS, None, "into its channel folder, which is on the grader's disk"),
         # It says how large its folders' filesystems are, and frees what it wrote, so its later cells still run.
         (_student("hostile-fills-its-disk", "writes 4 GiB into its home and into /tmp", TRY + FILL),
          ALL_POINTS, None, ""),
