@@ -323,7 +323,8 @@ def graded_by_ordinary_user():
         for number in range(3):
             submit(course, Student(f"honest-{number}", "the reference solution"))
         hostile = [entry for entry in hostile_submissions(course, trap, home)
-                   if entry[0].student_id in ("hostile-fifo", "hostile-link-to-home", "hostile-fills-its-disk")]
+                   if entry[0].student_id in ("hostile-fifo", "hostile-link-to-home", "hostile-fills-its-disk",
+                                              "hostile-fills-its-channel-folder")]
         for student, _, plant, _ in hostile:
             handed_in = submit(course, student)
             if plant:
