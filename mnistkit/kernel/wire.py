@@ -93,11 +93,9 @@ class Encoder:
         Only while ``array`` still holds the file's bytes: maps of the data are copy-on-write, so
         the code that holds one may have changed it.
         """
-        if not is_course_data(array):
+        base = _course_file_map(array)
+        if base is None:
             return None
-        base = array
-        while not isinstance(base, np.memmap):
-            base = base.base
         start = np.asarray(base).__array_interface__["data"][0] - base.offset
         body = {"file": str(base.filename), "offset": int(array.__array_interface__["data"][0] - start),
                 "shape": list(array.shape), "strides": list(array.strides), "dtype": array.dtype.str}
@@ -329,12 +327,17 @@ def _mapped(body, writable):
     return array.view(np.ndarray)
 
 
-def is_course_data(array):
-    """Whether ``array`` maps a course data file (the student's side of a ``mapped`` value)."""
+def _course_file_map(array):
+    """The map of a course data file that ``array`` is a view of, or None."""
     base = array
     while base is not None and not isinstance(base, np.memmap):
         base = getattr(base, "base", None)
-    return str(getattr(base, "filename", "") or "").startswith(DATA_FOLDER + "/")
+    return base if str(getattr(base, "filename", "") or "").startswith(DATA_FOLDER + "/") else None
+
+
+def is_course_data(array):
+    """Whether ``array`` maps a course data file (the student's side of a ``mapped`` value)."""
+    return _course_file_map(array) is not None
 
 
 class Callback:
@@ -343,14 +346,3 @@ class Callback:
     def __init__(self, number):
         self.number = number
 
-
-def callbacks_in(value):
-    """Every `Callback` in a decoded value."""
-    if isinstance(value, Callback):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from callbacks_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from callbacks_in(item)
