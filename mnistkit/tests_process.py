@@ -18,6 +18,8 @@ import socket
 
 from jupyter_core.utils import ensure_async
 
+from mnistkit.kernel import wire
+
 TESTS_INSTALL = """\
 import mnistkit.kernel.tests_side
 mnistkit.kernel.tests_side.install({fd})
@@ -37,6 +39,8 @@ def socket_pair():
     student_end, tests_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     for end in (student_end, tests_end):
         end.set_inheritable(True)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, wire.SOCKET_BUFFER_BYTES)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wire.SOCKET_BUFFER_BYTES)
     return student_end, tests_end
 
 

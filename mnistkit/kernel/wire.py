@@ -22,7 +22,9 @@ and anything else is a `WireError` whose message says what was wrong.
 """
 
 import json
+import math
 import os
+import socket
 import struct
 
 import numpy as np
@@ -33,6 +35,7 @@ MAX_BUFFER_BYTES = 2 * 2**30  # all buffers of one message together
 ARRAY_KINDS = "biufc"  # boolean, signed, unsigned, float, complex
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 DATA_FOLDER = "/opt/mnist-data"  # where a box mounts the course data (see mnistkit.sandbox.box)
+SOCKET_BUFFER_BYTES = 4 * 2**20  # a training step's arrays in few system calls (Linux's default ceiling)
 
 
 class WireError(ValueError):
@@ -134,8 +137,6 @@ class Channel:
 
     @classmethod
     def from_fd(cls, fd):
-        import socket
-
         return cls(socket.socket(fileno=fd))
 
     def send(self, kind, callbacks=None, by_name=False, **fields):
@@ -165,7 +166,7 @@ class Channel:
 
 
 def _receive_exactly(connection, size, first=False):
-    buffer = bytearray(size)
+    buffer = np.empty(size, dtype=np.uint8)  # not zero-filled first: a training step receives megabytes
     view, received = memoryview(buffer), 0
     try:
         while received < size:
@@ -272,9 +273,9 @@ class _Decoder:
         if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
             raise WireError("an array whose shape is not a list of sizes")
         buffer = self.buffers[body["buffer"]]
-        if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(buffer):
+        if math.prod(shape) * dtype.itemsize != len(buffer):
             raise WireError("an array whose bytes do not match its shape and dtype")
-        return np.frombuffer(buffer, dtype=dtype).reshape(shape)  # a bytearray's: writable, owned here
+        return np.frombuffer(buffer, dtype=dtype).reshape(shape)  # writable, and owned by this message alone
 
 
 def _generator(state):
