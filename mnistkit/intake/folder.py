@@ -3,7 +3,7 @@
 nbgrader copies every file of a submission folder into ``autograded/`` and ``feedback/`` with the
 grader's rights, following links. So before it runs, the folder is made to hold nothing but what
 is graded: the assignment's notebooks, as plain files of bounded size, and nbgrader's own
-``timestamp.txt``. Everything else (links of any kind, devices, FIFOs, folders, other files) is
+``timestamp.txt`` and ``submission_secret.txt``. Everything else (links of any kind, devices, FIFOs, folders, other files) is
 removed from the folder, never opened or followed, and named in the record: the grade comes
 from the notebook's cells alone, and the student's copy in the exchange or the LMS is untouched.
 """
@@ -18,8 +18,11 @@ import nbformat
 
 from mnistkit.intake.rules import Intake, shown, student_id_problem
 
-TIMESTAMP = "timestamp.txt"  # written by nbgrader's collect and zip_collect
-MAX_TIMESTAMP_BYTES = 1024
+# nbgrader's own small files, kept as they are: the time of the submission (written by nbgrader's submit,
+# collect and zip_collect), and the secret its submit writes, from which release_feedback names the feedback
+# that only this student's fetch_feedback finds in the exchange. Each is read as text, never run.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+MAX_NBGRADER_FILE_BYTES = 1024
 
 
 @dataclass
@@ -69,7 +72,7 @@ def _check_real_folders(folder):
 
 
 def take_in(folder, names, rules=None):
-    """Make ``folder`` hold only the notebooks ``names`` (without ``.ipynb``) and nbgrader's timestamp; check them.
+    """Make ``folder`` hold only the notebooks ``names`` (without ``.ipynb``) and nbgrader's own files; check them.
 
     Returns a `TakenIn`. A single notebook handed in under another name is renamed to the expected
     one (an assignment of one notebook only). A notebook missing from an assignment of several gets
@@ -112,7 +115,7 @@ def take_in(folder, names, rules=None):
             result.problems.append(f"Not graded: '{name}' is {info.st_size / 2**20:.0f} MiB, more than the "
                                    f"{rules.max_notebook_mb} MiB a notebook may be (c.Intake.max_notebook_mb).")
             _remove(path, info)
-        elif name in expected or name == TIMESTAMP and info.st_size <= MAX_TIMESTAMP_BYTES:
+        elif name in expected or name in NBGRADER_FILES and info.st_size <= MAX_NBGRADER_FILE_BYTES:
             os.chmod(path, 0o644)  # whatever modes an archive or a student gave it
         else:
             leave_out(path, info)
