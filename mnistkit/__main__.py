@@ -45,10 +45,24 @@ def main(argv=None):
     report.add_argument("assignment", nargs="?", default=None,
                         help="the assignment whose feedback to write again (default: every assignment with submissions)")
 
+    hub = commands.add_parser("hub", help="run the course's JupyterHub, as root: every person of hub.toml logs in "
+                                          "to a server of their own account; each course's Formgrader is a service")
+    hub.add_argument("--roster", type=Path, default=COURSE_ROOT / "hub.toml",
+                     help="the courses and their people (default: hub.toml here)")
+    hub.add_argument("--root", type=Path, default=None,
+                     help="the hub's folder: exchange, data, settings, state (default: /srv/mnistkit-hub)")
+    hub.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    hub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+
     arguments = parser.parse_args(argv)
     # Ctrl-C finishes the students being graded (see grading.py), even where the shell that started
     # this command ignores SIGINT, as a script's background jobs do.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if arguments.command == "hub":
+        from mnistkit.hub import machine
+        from mnistkit.hub.running import serve
+
+        return serve(arguments.roster, arguments.root or machine.DEFAULT_ROOT, arguments.ip, arguments.port)
     if not (arguments.course / "nbgrader_config.py").is_file():
         parser.error(f"{arguments.course.resolve()} is not a course directory: it has no nbgrader_config.py")
     course = Course(arguments.course)

@@ -1,4 +1,7 @@
-"""Shared fixtures: throwaway course directories laid out from this repository's course."""
+"""Shared fixtures: throwaway course directories laid out from this repository's course, and one server,
+cluster and browser of each kind for every test that needs one."""
+
+import shutil
 
 import matplotlib
 import pytest
@@ -27,3 +30,16 @@ def dask_scheduler():
     """The address of one real Dask cluster (a scheduler and two worker processes over TCP) for every test."""
     with local_dask_cluster(workers=2) as address:
         yield address
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's ``chromium``, driven by Playwright) for every test that looks at a page."""
+    from playwright.sync_api import sync_playwright
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is not installed: run ./setup.sh"
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=found)
+        yield browser
+        browser.close()

@@ -42,12 +42,6 @@ TA_COMMENT = "Your loss sums over the batch; divide by the number of rows. One p
 WAIT = 120_000  # ms: bounds on a broken page, not speed requirements
 
 
-def chromium_path():
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Debian's chromium is not installed: run ./setup.sh"
-    return found
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A class of part 1 graded by the class command: honest, independent, copying, tampering, broken, late;
@@ -70,14 +64,6 @@ def course(tmp_path_factory):
 def server(course):
     with jupyter_lab_server(course) as (address, token):
         yield address, token
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=chromium_path())
-        yield browser
-        browser.close()
 
 
 def logged_in_tab(browser, server):
