@@ -13,6 +13,7 @@ The tests run in file order: each step of the term builds on the one before.
 """
 
 import asyncio
+import datetime
 import json
 import os
 import pwd
@@ -34,7 +35,7 @@ from mnistkit.hub import machine
 from mnistkit.hub.roster import load_roster
 from mnistkit.hub.running import running_hub
 from mnistkit.local_servers import free_port
-from mnistkit.simulated.students import PART1, SimulatedStudent, build_submission
+from mnistkit.simulated.students import PART1, PART2, SEED_CROSS_ENTROPY, SimulatedStudent, build_submission
 
 ROSTER_FILE = Path(__file__).with_name("hub_roster.toml")
 ROSTER = load_roster(ROSTER_FILE)
@@ -146,12 +147,100 @@ def open_nbgrader_menu_item(tab, label):
     tab.click(f".lm-Menu-itemLabel:text-is('{label}')")
 
 
-def formgrader_frame(tab, hub, course):
+def formgrader_frame(tab, hub, course, page="manage_assignments"):
     """Formgrader of ``course``, in JupyterLab's panel of the course's server, as the tab's person opens it."""
     tab.goto(f"{hub.address}/services/{course.course_id}/lab?formgrader=true")
     frame = tab.frame_locator("iframe[src*='formgrader']")
     frame.locator("text=Manage Assignments").first.wait_for()
+    if page == "manage_assignments":
+        frame.locator("a:text-is('Manage Assignments')").click()
+        frame.locator("tr:has-text('mnist_numpy')").first.wait_for()
     return frame
+
+
+def wait_for(condition, what, seconds=WAIT / 1000):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
+        time.sleep(0.25)
+
+
+def hand_in(tab, hub, name, student, course=SECTION_A, validate=False):
+    """``name`` fetches ``student.assignment`` from the Assignments list (unless fetched), writes ``student``'s
+    answers into it through their own server, as JupyterLab saves, optionally validates, and submits."""
+    assignment = student.assignment
+    open_nbgrader_menu_item(tab, "Assignment List")
+    row = tab.locator(f".list_item:has-text('{assignment}')")
+    fetch = tab.locator(f"#released_assignments_list .list_item:has-text('{assignment}') button:text-is('Fetch')")
+    submit = tab.locator(f"#fetched_assignments_list .list_item:has-text('{assignment}') button:text-is('Submit')")
+    row.first.wait_for()
+    if not submit.is_visible():
+        fetch.click()
+    submit.wait_for()
+    path = f"{course.course_id}/{assignment}/{assignment}.ipynb"
+    saved = tab.request.put(f"{hub.address}/user/{name}/api/contents/{path}", headers={
+        "X-XSRFToken": xsrf(tab), "Content-Type": "application/json"}, data=json.dumps(
+        {"type": "notebook", "format": "json", "content": build_submission(COURSE_ROOT, student)}))
+    assert saved.ok, saved.text()
+    if validate:
+        tab.goto(f"{hub.address}/user/{name}/lab/tree/{path}?reset")
+        tab.wait_for_selector(KERNEL_IDLE)
+        tab.click(".jp-Toolbar-item:has-text('Validate') >> visible=true")
+        tab.locator(".jp-Dialog:has-text('Success! Your notebook passes all the tests.')").wait_for()
+        tab.click(".jp-Dialog-button >> visible=true")
+        open_nbgrader_menu_item(tab, "Assignment List")
+    submitted = tab.locator(f"#submitted_assignments_list .list_item:has-text('{assignment}') .nested_list_item")
+    before = submitted.count()
+    tab.locator(f"#fetched_assignments_list .list_item:has-text('{assignment}') button:text-is('Submit')").click()
+    wait_for(lambda: submitted.count() > before, f"{name}'s submission of {assignment} listed as submitted")
+
+
+def fetch_feedback(tab, name, assignment, course=SECTION_A):
+    """``name`` fetches their feedback from the Assignments list; its page's words (tags, styles and scripts removed)."""
+    import html
+    import re
+
+    open_nbgrader_menu_item(tab, "Assignment List")
+    tab.locator(f"#submitted_assignments_list .list_item:has-text('{assignment}') "
+                "button:text-is('Fetch Feedback')").first.click()
+    tab.locator("a:text-is(' (view feedback)')").first.wait_for()
+    pages = sorted((Path(pwd.getpwnam(name).pw_dir) / course.course_id / assignment / "feedback").rglob("*.html"))
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", pages[-1].read_text(), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def collect_and_grade(tab, hub, assignment, course=SECTION_A):
+    """The instructor collects in Formgrader, then grades with the kit in a terminal of the course's server."""
+    frame = formgrader_frame(tab, hub, course)
+    frame.locator(f"tr:has-text('{assignment}') .glyphicon-cloud-download").click()
+    frame.locator(".modal-dialog:has-text('Successfully collected')").wait_for()
+    folder = hub.course_directory(course)
+    graded = hub.run_as(course.grader, sys.executable, "-m", "mnistkit", "grade", assignment, "--course", folder,
+                        "--no-progress", cwd=folder)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    return graded.stdout
+
+
+def release_feedback(tab, hub, assignment, course=SECTION_A):
+    frame = formgrader_frame(tab, hub, course)
+    frame.locator(f"tr:has-text('{assignment}') .glyphicon-envelope").click()
+    frame.locator(".modal-dialog:has-text('Successfully released feedback')").wait_for()
+
+
+def scores(hub, assignment, course=SECTION_A):
+    """``{student: (score, seconds late)}`` in the course's gradebook."""
+    from mnistkit.gradebook import open_gradebook
+
+    with open_gradebook(hub.course_directory(course)) as gradebook:
+        return {submission.student_id: (submission.score, submission.total_seconds_late)
+                for submission in gradebook.assignment_submissions(assignment)}
+
+
+CORRECT = SimulatedStudent(STUDENT_A, "the reference solution", assignment=PART1)
+PARTIAL = SimulatedStudent(STUDENT_B, "the original notebook's cross-entropy", assignment=PART1,
+                           answers={"cross_entropy_loss": SEED_CROSS_ENTROPY})
+TA_COMMENT = "Your loss sums over the batch; divide by the number of rows. One point for the idea."
+TIMES = {}  # measured durations of the term, printed at its end
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +250,6 @@ def formgrader_frame(tab, hub, course):
 def test_the_instructor_releases_part_1_from_formgrader_in_jupyterlabs_panel(hub, tabs):
     tab = tabs.as_(hub, INSTRUCTOR)
     frame = formgrader_frame(tab, hub, SECTION_A)
-    frame.locator("a:text-is('Manage Assignments')").click()
     row = frame.locator(f"tr:has-text('{PART1}')")
     row.locator(".glyphicon-cloud-upload").click()
     row.locator(".label-success:text-is('released')").wait_for()
@@ -170,68 +258,92 @@ def test_the_instructor_releases_part_1_from_formgrader_in_jupyterlabs_panel(hub
 
 
 def test_a_student_fetches_solves_validates_and_submits_in_jupyterlab(hub, tabs):
-    tab = tabs.as_(hub, STUDENT_A)
-    open_nbgrader_menu_item(tab, "Assignment List")
-    tab.click("button:text-is('Fetch')")
-    tab.locator("button:text-is('Submit')").wait_for()
-
-    # The student's answers go into the fetched notebook as JupyterLab saves it: through their own server.
-    solved = build_submission(COURSE_ROOT, SimulatedStudent(STUDENT_A, "the reference solution", assignment=PART1))
-    path = f"{SECTION_A.course_id}/{PART1}/{PART1}.ipynb"
-    saved = tab.request.put(f"{hub.address}/user/{STUDENT_A}/api/contents/{path}",
-                            data=json.dumps({"type": "notebook", "format": "json", "content": solved}),
-                            headers={"X-XSRFToken": xsrf(tab), "Content-Type": "application/json"})
-    assert saved.ok, saved.text()
-
-    tab.goto(f"{hub.address}/user/{STUDENT_A}/lab/tree/{path}?reset")
-    tab.wait_for_selector(KERNEL_IDLE)
-    tab.click(".jp-Toolbar-item:has-text('Validate') >> visible=true")
-    tab.locator(".jp-Dialog:has-text('Success! Your notebook passes all the tests.')").wait_for()
-    tab.click(".jp-Dialog-button >> visible=true")
-
-    open_nbgrader_menu_item(tab, "Assignment List")
-    tab.click("button:text-is('Submit')")
-    tab.locator(".nested_list_item:has-text('UTC')").first.wait_for()  # the submission, with its time
+    hand_in(tabs.as_(hub, STUDENT_A), hub, STUDENT_A, CORRECT, validate=True)
     inbound = hub.root / "exchange" / SECTION_A.course_id / "inbound"
     assert [entry.name.split("+")[:2] for entry in inbound.iterdir()] == [[STUDENT_A, PART1]]
 
 
-def test_the_instructor_collects_and_grades_with_the_kit_and_the_student_sees_the_feedback(hub, tabs):
+def test_a_student_submits_twice_and_a_deadline_passes_before_another_submits(hub, tabs):
+    twice = tabs.as_(hub, STUDENT_C)
+    hand_in(twice, hub, STUDENT_C, SimulatedStudent(STUDENT_C, "first try", assignment=PART1, untouched=True))
+    hand_in(twice, hub, STUDENT_C, SimulatedStudent(STUDENT_C, "the reference solution", assignment=PART1))
+
+    # The instructor sets the deadline in Formgrader: now. The next submission is late.
     tab = tabs.as_(hub, INSTRUCTOR)
     frame = formgrader_frame(tab, hub, SECTION_A)
-    frame.locator("a:text-is('Manage Assignments')").click()
-    row = frame.locator(f"tr:has-text('{PART1}')")
-    row.locator(".glyphicon-cloud-download").click()
+    frame.locator(f"tr:has-text('{PART1}') .glyphicon-pencil").click()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    frame.locator("input.modal-duedate").fill(now.strftime("%Y-%m-%dT%H:%M:%S"))
+    frame.locator("input.modal-timezone").fill("+0000")
+    frame.locator("button.save").click()
+    frame.locator(f"tr:has-text('{PART1}'):has-text('{now:%Y-%m-%d}')").wait_for()
+    time.sleep(1)  # the next submission's time is after the deadline whatever the clocks' resolution
+
+    hand_in(tabs.as_(hub, STUDENT_B), hub, STUDENT_B, PARTIAL)
+    inbound = hub.root / "exchange" / SECTION_A.course_id / "inbound"
+    handed_in = sorted(entry.name.split("+")[0] for entry in inbound.iterdir())
+    assert handed_in == sorted([STUDENT_A, STUDENT_B, STUDENT_C, STUDENT_C])
+
+
+def test_the_instructor_collects_and_grades_with_the_kit(hub, tabs):
+    started = time.perf_counter()
+    said = collect_and_grade(tabs.as_(hub, INSTRUCTOR), hub, PART1)
+    TIMES["collect and grade 3 students of part 1"] = time.perf_counter() - started
+    found = scores(hub, PART1)
+    assert {student: score for student, (score, _) in found.items()} == {STUDENT_A: 20, STUDENT_B: 15, STUDENT_C: 20}
+    assert found[STUDENT_B][1] > 0 and found[STUDENT_A][1] == found[STUDENT_C][1] == 0, found
+    assert STUDENT_B in said
+
+
+def test_a_teaching_assistant_grades_by_hand_in_formgrader_through_the_hub(hub, tabs):
+    tab = tabs.as_(hub, ASSISTANT)
+    formgrader = f"{hub.address}/services/{SECTION_A.course_id}/formgrader"
+    tab.goto(f"{formgrader}/gradebook/{PART1}/{PART1}")
+    # Formgrader lists submissions anonymously ("Submission #3"); the link under the hidden name is the same.
+    link = tab.locator(f"table tbody tr td a:text-is('{STUDENT_B}')")
+    tab.goto(hub.address + link.get_attribute("href"))
+    tab.wait_for_selector("input.score")
+    with tab.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
+        tab.fill("input#cross_entropy_values", "1")
+        tab.keyboard.press("Tab")
+    assert saved.value.ok
+    with tab.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT") as saved:
+        tab.fill("textarea#cross_entropy_loss-comment", TA_COMMENT)
+        tab.keyboard.press("Tab")
+    assert saved.value.ok
+    assert scores(hub, PART1)[STUDENT_B][0] == 16
+
+
+def test_each_student_fetches_their_feedback_and_sees_their_score_and_what_failed(hub, tabs):
     course = hub.course_directory(SECTION_A)
-    handed_in = course / "submitted" / STUDENT_A / PART1 / f"{PART1}.ipynb"
-    for _ in range(120):
-        if handed_in.exists():
-            break
-        time.sleep(0.5)
-    assert handed_in.exists()
+    started = time.perf_counter()
+    rewritten = hub.run_as(SECTION_A.grader, sys.executable, "-m", "mnistkit", "report", PART1, "--course", course,
+                           cwd=course)  # the feedback written again with the assistant's score and comment
+    assert rewritten.returncode == 0, rewritten.stderr[-3000:]
+    release_feedback(tabs.as_(hub, INSTRUCTOR), hub, PART1)
+    seen = {name: fetch_feedback(tabs.as_(hub, name), name, PART1) for name in (STUDENT_A, STUDENT_B, STUDENT_C)}
+    TIMES["feedback written again, released and fetched by 3 students"] = time.perf_counter() - started
+    assert f"{PART1} (Score: 20.0 / 20.0)" in seen[STUDENT_A] and f"{PART1} (Score: 20.0 / 20.0)" in seen[STUDENT_C]
+    assert f"{PART1} (Score: 16.0 / 20.0)" in seen[STUDENT_B] and TA_COMMENT in seen[STUDENT_B]
+    assert "Grade cell: cross_entropy_values Score: 1.0 / 2.0" in seen[STUDENT_B]
+    assert "For a batch, return the mean over rows, not the sum." in seen[STUDENT_B]  # what failed, in words
 
-    # Grading, as the instructor runs it in a terminal of the course's server: as the course's account.
-    graded = hub.run_as(SECTION_A.grader, sys.executable, "-m", "mnistkit", "grade", "--course", course,
-                        "--no-progress", cwd=course)
-    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
-    tab.reload()
+
+def test_part_2_follows_release_to_feedback(hub, tabs):
+    tab = tabs.as_(hub, INSTRUCTOR)
     frame = formgrader_frame(tab, hub, SECTION_A)
-    frame.locator("a:text-is('Manage Assignments')").click()
-    frame.locator(f"tr:has-text('{PART1}') .glyphicon-envelope").click()  # release the feedback
-    frame.locator(".modal-dialog:has-text('Successfully released feedback')").wait_for()
-    feedback_out = hub.root / "exchange" / SECTION_A.course_id / "feedback"
-    for _ in range(120):
-        if feedback_out.is_dir() and any(feedback_out.rglob("*.html")):
-            break
-        time.sleep(0.5)
-    assert any(feedback_out.rglob("*.html"))
-
+    row = frame.locator(f"tr:has-text('{PART2}')")
+    row.locator(".glyphicon-cloud-upload").click()
+    row.locator(".label-success:text-is('released')").wait_for()
     student = tabs.as_(hub, STUDENT_A)
-    open_nbgrader_menu_item(student, "Assignment List")
-    student.click("button:text-is('Fetch Feedback')")
-    student.locator("a:text-is(' (view feedback)')").first.wait_for()
-    feedback = next((Path(pwd.getpwnam(STUDENT_A).pw_dir) / SECTION_A.course_id / PART1 / "feedback").rglob("*.html"))
-    assert "Score: 20.0 / 20.0" in feedback.read_text()
+    hand_in(student, hub, STUDENT_A, SimulatedStudent(STUDENT_A, "the reference solution", assignment=PART2))
+    started = time.perf_counter()
+    collect_and_grade(tab, hub, PART2)
+    release_feedback(tab, hub, PART2)
+    seen = fetch_feedback(student, STUDENT_A, PART2)
+    TIMES["part 2: collect, grade, release and fetch one student's feedback"] = time.perf_counter() - started
+    assert f"{PART2} (Score: 25.0 / 25.0)" in seen
+    print("\n" + "\n".join(f"{what}: {seconds:.1f} s" for what, seconds in TIMES.items()))
 
 
 # ---------------------------------------------------------------------------
@@ -338,3 +450,32 @@ def test_a_student_cannot_open_the_courses_formgrader_or_the_other_sections(hub)
     other = hub.api(INSTRUCTOR).get(f"{hub.address}/services/{SECTION_B.course_id}/formgrader/api/assignments",
                                     allow_redirects=False)
     assert other.status_code == 403
+
+
+def own_server(hub, name):
+    """A requests session of ``name`` with their own server running; the server's address."""
+    api = hub.api(name)
+    api.post(f"{hub.address}/hub/api/users/{name}/server")  # 400 if it runs already
+    wait_for(lambda: api.get(f"{hub.address}/hub/api/users/{name}").json()["servers"].get("", {}).get("ready"),
+             f"{name}'s server ready")
+    return api, f"{hub.address}/user/{name}"
+
+
+def test_each_instructor_lists_their_own_course_only(hub):
+    for course in ROSTER.courses:
+        api, server = own_server(hub, course.instructors[0])
+        listed = api.get(f"{server}/formgraders").json()
+        assert listed["success"], listed
+        assert [entry["course_id"] for entry in listed["value"]] == [course.course_id], listed
+
+
+def test_a_student_of_the_other_section_neither_sees_nor_fetches_its_assignment(hub):
+    api, server = own_server(hub, OTHER_SECTION_STUDENT)
+    assert SECTION_A.course_id not in api.get(f"{server}/courses").json()["value"]  # it lists released ones only
+    listed = api.get(f"{server}/assignments", params={"course_id": SECTION_A.course_id}).json()
+    assert not listed["success"] or listed["value"] == [], listed
+    fetched = api.post(f"{server}/assignments/fetch",
+                       data={"course_id": SECTION_A.course_id, "assignment_id": PART1}).json()
+    assert not fetched["success"] or fetched["value"] == [], fetched  # nbgrader says nothing; nothing comes
+    home = Path(pwd.getpwnam(OTHER_SECTION_STUDENT).pw_dir)
+    assert not (home / SECTION_A.course_id).exists()
