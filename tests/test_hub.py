@@ -201,10 +201,12 @@ def fetch_feedback(tab, name, assignment, course=SECTION_A):
     import re
 
     open_nbgrader_menu_item(tab, "Assignment List")
-    tab.locator(f"#submitted_assignments_list .list_item:has-text('{assignment}') "
-                "button:text-is('Fetch Feedback')").first.click()
-    tab.locator("a:text-is(' (view feedback)')").first.wait_for()
-    pages = sorted((Path(pwd.getpwnam(name).pw_dir) / course.course_id / assignment / "feedback").rglob("*.html"))
+    item = tab.locator(f"#submitted_assignments_list .list_item:has-text('{assignment}')")
+    item.locator("button:text-is('Fetch Feedback')").first.click()
+    item.locator("a:text-is(' (view feedback)')").first.wait_for()  # this assignment's, not an earlier one's
+    folder = Path(pwd.getpwnam(name).pw_dir) / course.course_id / assignment / "feedback"
+    wait_for(lambda: any(folder.rglob("*.html")), f"{name}'s feedback of {assignment} in their home")
+    pages = sorted(folder.rglob("*.html"))
     text = re.sub(r"<(style|script)\b.*?</\1>", " ", pages[-1].read_text(), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
@@ -430,7 +432,7 @@ def test_a_students_own_kernel_reaches_no_solution_gradebook_classmate_or_other_
     closed = [
         course / "gradebook.db", course / "source" / PART1 / f"{PART1}.ipynb", course / "submitted", other,
         COURSE_ROOT / "source" / PART1 / f"{PART1}.ipynb", COURSE_ROOT / ".git" / "HEAD",
-        COURSE_ROOT / "mnistkit" / "simulated" / "reference.py", COURSE_ROOT / "gradebook.db",
+        COURSE_ROOT / "mnistkit" / "simulated" / "reference.py", COURSE_ROOT / "nbgrader_config.py",
         Path(pwd.getpwnam(STUDENT_A).pw_dir), exchange / "inbound",
         hub.root / "state" / "password", hub.root / "state" / "jupyterhub.sqlite",
     ]
