@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+from mnistkit.sandbox.box import THREAD_VARIABLES
+
 TRAIN = """
 import contextlib, io, time
 import numpy as np
@@ -24,7 +26,6 @@ with contextlib.redirect_stdout(io.StringIO()):
     reference["learn"](np.zeros((784, 10)), np.zeros(10), X_train, y_train, X_val, y_val)
 print(time.perf_counter() - started)
 """
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def train_at_once(kernels, threads):

@@ -31,6 +31,7 @@ from mnistkit.simulated.page_payloads import SCRIPTING_STUDENT, control_notebook
 from mnistkit.simulated.students import DEMO_CLASS, PART1, PART2, build_submission, find_student, notebook_path, submit
 from courses import new_course
 from commands import run_kit
+from pages import KERNEL_BUSY, KERNEL_IDLE, grade_by_hand, open_submission
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is in requirements.txt: run ./setup.sh")
 
@@ -85,12 +86,7 @@ def page(browser, server):
 def submission_page(page, server, student):
     """Open ``student``'s graded part-1 notebook in Formgrader's manual-grading view, from the gradebook page."""
     address, _ = server
-    page.goto(f"{address}/formgrader/gradebook/{PART1}/{PART1}")
-    # Formgrader lists submissions anonymously ("Submission #3"); the link under the hidden name is the same.
-    link = page.locator(f"table tbody tr td a:text-is('{student}')")
-    page.goto(address + link.get_attribute("href"))
-    page.wait_for_selector("input.score")
-    return page
+    return open_submission(page, address, f"{address}/formgrader", PART1, student)
 
 
 def scores_in_gradebook(course, student, cell):
@@ -235,14 +231,7 @@ def ta_edit(course, server, browser):
     """A teaching assistant gives demo-partial 1 of 2 points on cross_entropy_values and a comment, in Formgrader."""
     page = logged_in_tab(browser, server)
     submission_page(page, server, PARTIAL.student_id)
-    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
-        page.fill("input#cross_entropy_values", "1")
-        page.keyboard.press("Tab")
-    assert saved.value.ok
-    with page.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT") as saved:
-        page.fill("textarea#cross_entropy_loss-comment", TA_COMMENT)
-        page.keyboard.press("Tab")
-    assert saved.value.ok
+    grade_by_hand(page, "cross_entropy_values", 1, "cross_entropy_loss", TA_COMMENT)
     page.context.close()
     published = run_kit(course, command="report")
     assert published.returncode == 0, published.stderr[-3000:]
@@ -311,8 +300,6 @@ def student_copy(course, name, notebook):
 
 
 # The open notebook's kernel status (JupyterLab keeps one indicator per notebook it has open).
-KERNEL_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true"
-KERNEL_BUSY = ".jp-Notebook-ExecutionIndicator[data-status='busy'] >> visible=true"
 
 
 def open_in_lab(page, server, folder, course):

@@ -36,6 +36,7 @@ from mnistkit.hub.roster import load_roster
 from mnistkit.hub.running import running_hub
 from mnistkit.local_servers import free_port
 from mnistkit.simulated.students import PART1, PART2, SEED_CROSS_ENTROPY, SimulatedStudent, build_submission
+from pages import KERNEL_IDLE, grade_by_hand, open_submission
 
 ROSTER_FILE = Path(__file__).with_name("hub_roster.toml")
 ROSTER = load_roster(ROSTER_FILE)
@@ -43,7 +44,6 @@ SECTION_A, SECTION_B = ROSTER.courses
 INSTRUCTOR, ASSISTANT = SECTION_A.instructors[0], SECTION_A.assistants[0]
 STUDENT_A, STUDENT_B, STUDENT_C = SECTION_A.students
 OTHER_SECTION_STUDENT = SECTION_B.students[0]
-KERNEL_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true"
 WAIT = 180_000  # ms: bounds on a broken page or a stuck server, not speed requirements
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the hub spawns each person's server as their own "
@@ -211,6 +211,13 @@ def fetch_feedback(tab, name, assignment, course=SECTION_A):
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
 
+def release(tab, hub, assignment, course=SECTION_A):
+    """The instructor releases ``assignment`` in Formgrader (the cloud icon of *Manage Assignments*)."""
+    row = formgrader_frame(tab, hub, course).locator(f"tr:has-text('{assignment}')")
+    row.locator(".glyphicon-cloud-upload").click()
+    row.locator(".label-success:text-is('released')").wait_for()
+
+
 def collect_and_grade(tab, hub, assignment, course=SECTION_A):
     """The instructor collects in Formgrader, then grades with the kit in a terminal of the course's server."""
     frame = formgrader_frame(tab, hub, course)
@@ -250,11 +257,7 @@ TIMES = {}  # measured durations of the term, printed at its end
 
 
 def test_the_instructor_releases_part_1_from_formgrader_in_jupyterlabs_panel(hub, tabs):
-    tab = tabs.as_(hub, INSTRUCTOR)
-    frame = formgrader_frame(tab, hub, SECTION_A)
-    row = frame.locator(f"tr:has-text('{PART1}')")
-    row.locator(".glyphicon-cloud-upload").click()
-    row.locator(".label-success:text-is('released')").wait_for()
+    release(tabs.as_(hub, INSTRUCTOR), hub, PART1)
     outbound = hub.root / "exchange" / SECTION_A.course_id / "outbound" / PART1
     assert (outbound / f"{PART1}.ipynb").is_file()
 
@@ -299,20 +302,8 @@ def test_the_instructor_collects_and_grades_with_the_kit(hub, tabs):
 
 def test_a_teaching_assistant_grades_by_hand_in_formgrader_through_the_hub(hub, tabs):
     tab = tabs.as_(hub, ASSISTANT)
-    formgrader = f"{hub.address}/services/{SECTION_A.course_id}/formgrader"
-    tab.goto(f"{formgrader}/gradebook/{PART1}/{PART1}")
-    # Formgrader lists submissions anonymously ("Submission #3"); the link under the hidden name is the same.
-    link = tab.locator(f"table tbody tr td a:text-is('{STUDENT_B}')")
-    tab.goto(hub.address + link.get_attribute("href"))
-    tab.wait_for_selector("input.score")
-    with tab.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
-        tab.fill("input#cross_entropy_values", "1")
-        tab.keyboard.press("Tab")
-    assert saved.value.ok
-    with tab.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT") as saved:
-        tab.fill("textarea#cross_entropy_loss-comment", TA_COMMENT)
-        tab.keyboard.press("Tab")
-    assert saved.value.ok
+    open_submission(tab, hub.address, f"{hub.address}/services/{SECTION_A.course_id}/formgrader", PART1, STUDENT_B)
+    grade_by_hand(tab, "cross_entropy_values", 1, "cross_entropy_loss", TA_COMMENT)
     assert scores(hub, PART1)[STUDENT_B][0] == 16
 
 
@@ -333,10 +324,7 @@ def test_each_student_fetches_their_feedback_and_sees_their_score_and_what_faile
 
 def test_part_2_follows_release_to_feedback(hub, tabs):
     tab = tabs.as_(hub, INSTRUCTOR)
-    frame = formgrader_frame(tab, hub, SECTION_A)
-    row = frame.locator(f"tr:has-text('{PART2}')")
-    row.locator(".glyphicon-cloud-upload").click()
-    row.locator(".label-success:text-is('released')").wait_for()
+    release(tab, hub, PART2)
     student = tabs.as_(hub, STUDENT_A)
     hand_in(student, hub, STUDENT_A, SimulatedStudent(STUDENT_A, "the reference solution", assignment=PART2))
     started = time.perf_counter()
@@ -352,15 +340,18 @@ def test_part_2_follows_release_to_feedback(hub, tabs):
 # What a student must not reach, tried from the student's own server
 
 
-def run_in_own_kernel(hub, name, code):
-    """What ``code`` prints in a new kernel of ``name``'s own server, reached through the hub with their token."""
+def own_server(hub, name):
+    """A requests session of ``name`` with their own server running; the server's address."""
     api = hub.api(name)
     api.post(f"{hub.address}/hub/api/users/{name}/server")  # 400 if it runs already
-    for _ in range(360):
-        if api.get(f"{hub.address}/hub/api/users/{name}").json()["servers"].get("", {}).get("ready"):
-            break
-        time.sleep(0.5)
-    base = f"{hub.address}/user/{name}"
+    wait_for(lambda: api.get(f"{hub.address}/hub/api/users/{name}").json()["servers"].get("", {}).get("ready"),
+             f"{name}'s server ready")
+    return api, f"{hub.address}/user/{name}"
+
+
+def run_in_own_kernel(hub, name, code):
+    """What ``code`` prints in a new kernel of ``name``'s own server, reached through the hub with their token."""
+    api, base = own_server(hub, name)
     started = api.post(f"{base}/api/kernels", json={"name": "python3"})
     assert started.ok, started.text
     kernel = started.json()["id"]
@@ -452,15 +443,6 @@ def test_a_student_cannot_open_the_courses_formgrader_or_the_other_sections(hub)
     other = hub.api(INSTRUCTOR).get(f"{hub.address}/services/{SECTION_B.course_id}/formgrader/api/assignments",
                                     allow_redirects=False)
     assert other.status_code == 403
-
-
-def own_server(hub, name):
-    """A requests session of ``name`` with their own server running; the server's address."""
-    api = hub.api(name)
-    api.post(f"{hub.address}/hub/api/users/{name}/server")  # 400 if it runs already
-    wait_for(lambda: api.get(f"{hub.address}/hub/api/users/{name}").json()["servers"].get("", {}).get("ready"),
-             f"{name}'s server ready")
-    return api, f"{hub.address}/user/{name}"
 
 
 def test_each_instructor_lists_their_own_course_only(hub):

@@ -20,6 +20,7 @@ from pathlib import Path
 from mnistkit.hub import machine
 from mnistkit.hub.roster import load_roster
 from mnistkit.local_servers import free_port
+from mnistkit.sandbox.box import THREAD_VARIABLES
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
@@ -52,8 +53,7 @@ c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = python
 c.Spawner.default_url = "/lab"
 staff = set(roster.staff())
-threads = {name: os.environ.get("MNISTKIT_HUB_THREADS", "1")
-           for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+threads = {name: os.environ.get("MNISTKIT_HUB_THREADS", "1") for name in THREAD_VARIABLES}
 
 
 def pre_spawn_hook(spawner):

@@ -112,17 +112,14 @@ def make_account(name):
 
 
 def close_kit_to_students(course_accounts, kit=COURSE_ROOT):
-    """Let others into this kit's folder only as far as its ``.venv``; the course accounts read all of it.
-
-    Returns the modes as they were (`kit_modes`), for `restore_modes`.
-    """
+    """Let others into this kit's folder only as far as its ``.venv``; the course accounts read all of it
+    (`kit_modes` before it, then `restore_modes`, undo it)."""
     if subprocess.run(["getent", "group", STAFF_GROUP], capture_output=True).returncode:
         subprocess.run(["groupadd", "--system", STAFF_GROUP], check=True, capture_output=True)
     for account in course_accounts:
         subprocess.run(["usermod", "--append", "--groups", STAFF_GROUP, account], check=True, capture_output=True)
     staff = grp.getgrnam(STAFF_GROUP).gr_gid
     kit = Path(kit)
-    before = kit_modes(kit)
     kit.chmod(stat.S_IMODE(kit.stat().st_mode) & ~0o066 | 0o011)
     for path in kit.iterdir():
         if path.name in SHARED_WITH_EVERYONE or path.is_symlink():
@@ -130,7 +127,6 @@ def close_kit_to_students(course_accounts, kit=COURSE_ROOT):
         os.chown(path, -1, staff)
         mode = stat.S_IMODE(path.stat().st_mode)
         path.chmod(mode & ~0o007 | 0o040 | (0o010 if path.is_dir() else 0))
-    return before
 
 
 def kit_modes(kit=COURSE_ROOT):
