@@ -2,6 +2,7 @@
 
 import os
 
+from mnistkit import formulas
 from mnistkit.intake import take_in_before_autograde
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -67,6 +68,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Formgrader's and the feedback pages show the course's formulas as MathML and load no script
+# from a CDN, so they render offline (mnistkit/formulas.py).
+c.HTMLExporter.filters = {"markdown2html": "mnistkit.formulas.markdown2html"}
+c.HTMLExporter.extra_template_basedirs = [formulas.TEMPLATES, formulas.NBGRADER_TEMPLATES]
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "mnistkit.inert.InertContent",

@@ -26,3 +26,30 @@ def grade_by_hand(page, cell, score, comment_cell, comment):
         page.fill(f"textarea#{comment_cell}-comment", comment)
         page.keyboard.press("Tab")
     assert saved.value.ok
+
+
+def requests_leaving(context, origin):
+    """Abort every request of browser ``context`` that goes anywhere but ``origin`` (a page's own server, or files
+    on disk) and list them: a page that shows what it should with this has no route out."""
+    left = []
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith((f"{origin}/", "file:", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            left.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    return left
+
+
+def laid_out_formulas(page):
+    """How many MathML formulas ``page`` (or frame) lays out, and the page text that is left looking like LaTeX."""
+    import re
+
+    formulas = page.locator("math")
+    shown = sum(1 for index in range(formulas.count()) if (formulas.nth(index).bounding_box() or {}).get("width"))
+    raw = re.findall(r"\$[^$\n]*\\[a-z]+[^$\n]*\$", page.locator("body").inner_text())
+    return shown, raw

@@ -31,7 +31,7 @@ from mnistkit.simulated.page_payloads import SCRIPTING_STUDENT, control_notebook
 from mnistkit.simulated.students import DEMO_CLASS, PART1, PART2, build_submission, find_student, notebook_path, submit
 from courses import new_course
 from commands import run_kit
-from pages import KERNEL_BUSY, KERNEL_IDLE, grade_by_hand, open_submission
+from pages import KERNEL_BUSY, KERNEL_IDLE, grade_by_hand, laid_out_formulas, open_submission, requests_leaving
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is in requirements.txt: run ./setup.sh")
 
@@ -166,6 +166,25 @@ def test_a_graded_notebook_shows_the_restored_cells_and_the_failed_checks(course
     page.locator("input#cross_entropy_values").scroll_into_view_if_needed()
     page.screenshot(path=tmp_path / "formgrader-manual-grading.png")
     print(f"screenshot of Formgrader: {tmp_path / 'formgrader-manual-grading.png'}")
+
+
+def test_formgrader_and_the_feedback_show_the_formulas_with_no_route_out(course, server, browser):
+    address, _ = server
+    tab = logged_in_tab(browser, server)
+    try:
+        left = requests_leaving(tab.context, address)
+        submission_page(tab, server, PARTIAL.student_id)
+        shown, raw = laid_out_formulas(tab)
+        assert shown >= 8 and raw == []  # part 1's formulas, each laid out by the browser
+        relative = f"feedback/{PARTIAL.student_id}/{PART1}/{PART1}.html"
+        tab.goto((course / relative).as_uri())
+        assert laid_out_formulas(tab) == (shown, [])
+        # Jupyter serves a file only to a page of its own (Referer), such as JupyterLab's file browser.
+        assert tab.goto(f"{address}/files/{relative}", referer=f"{address}/lab").ok
+        assert laid_out_formulas(tab) == (shown, [])
+        assert left == []  # no CDN: nothing was asked of any other server
+    finally:
+        tab.context.close()
 
 
 # ---------------------------------------------------------------------------
@@ -433,7 +452,8 @@ def test_the_feedback_shows_it_inert_from_disk_served_by_jupyter_and_in_jupyterl
     page.goto((course / relative).as_uri())
     assert "payload html-img" in page.inner_text("body")
     assert payloads_that_ran(page) == set()
-    page.goto(f"{address}/files/{relative}")
+    assert page.goto(f"{address}/files/{relative}", referer=f"{address}/lab").ok  # as from JupyterLab's file browser
+    assert "payload html-img" in page.inner_text("body")
     assert payloads_that_ran(page) == set() and pwned_files(course) == []
     page.goto(f"{address}/lab/tree/{relative}")
     page.wait_for_selector(".jp-RenderedHTMLCommon, iframe")

@@ -5,7 +5,7 @@ serves every test here, and one headless Chromium goes through the hub's address
 
 - the term: the instructor releases part 1 from Formgrader in JupyterLab's panel; a student
   fetches it from the Assignments list, writes the solutions, validates and submits; the
-  instructor collects and grades with the kit; the student sees their feedback;
+  instructor collects and grades with the kit; each student sees their feedback, its formulas laid out with no route out;
 - what no student reaches, each tried through a student's own server: the course's Formgrader,
   its gradebook and source, a classmate's home or submission, the other section.
 
@@ -36,7 +36,7 @@ from mnistkit.hub.roster import load_roster
 from mnistkit.hub.running import running_hub
 from mnistkit.local_servers import free_port
 from mnistkit.simulated.students import PART1, PART2, SEED_CROSS_ENTROPY, SimulatedStudent, build_submission
-from pages import KERNEL_IDLE, grade_by_hand, open_submission
+from pages import KERNEL_IDLE, grade_by_hand, laid_out_formulas, open_submission, requests_leaving
 
 ROSTER_FILE = Path(__file__).with_name("hub_roster.toml")
 ROSTER = load_roster(ROSTER_FILE)
@@ -155,6 +155,9 @@ def formgrader_frame(tab, hub, course, page="manage_assignments"):
     if page == "manage_assignments":
         frame.locator("a:text-is('Manage Assignments')").click()
         frame.locator("tr:has-text('mnist_numpy')").first.wait_for()
+        # Its rows are drawn before their table is made sortable (DataTables): wait for both, as its own code does.
+        tab.frame(url=lambda url: "formgrader/manage_assignments" in url).wait_for_function(
+            "() => window.models && window.models.loaded")
     return frame
 
 
@@ -209,6 +212,16 @@ def fetch_feedback(tab, name, assignment, course=SECTION_A):
     pages = sorted(folder.rglob("*.html"))
     text = re.sub(r"<(style|script)\b.*?</\1>", " ", pages[-1].read_text(), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def feedback_in_jupyterlab(tab, hub, name, assignment, course=SECTION_A):
+    """``name``'s feedback page of ``assignment`` opened in JupyterLab's HTML viewer, as from their file browser."""
+    folder = Path(pwd.getpwnam(name).pw_dir)
+    page = sorted((folder / course.course_id / assignment / "feedback").rglob("*.html"))[-1]
+    tab.goto(f"{hub.address}/user/{name}/lab/tree/{page.relative_to(folder)}")
+    frame = tab.frame_locator("iframe")
+    frame.locator("math").first.wait_for()
+    return frame
 
 
 def release(tab, hub, assignment, course=SECTION_A):
@@ -320,6 +333,14 @@ def test_each_student_fetches_their_feedback_and_sees_their_score_and_what_faile
     assert f"{PART1} (Score: 16.0 / 20.0)" in seen[STUDENT_B] and TA_COMMENT in seen[STUDENT_B]
     assert "Grade cell: cross_entropy_values Score: 1.0 / 2.0" in seen[STUDENT_B]
     assert "For a batch, return the mean over rows, not the sum." in seen[STUDENT_B]  # what failed, in words
+
+
+def test_a_students_feedback_shows_its_formulas_in_jupyterlab_with_no_route_out(hub, tabs):
+    tab = tabs.as_(hub, STUDENT_B)
+    left = requests_leaving(tab.context, hub.address)
+    shown, raw = laid_out_formulas(feedback_in_jupyterlab(tab, hub, STUDENT_B, PART1))
+    assert shown >= 8 and raw == []  # part 1's formulas, each laid out by the browser
+    assert left == []  # no CDN: nothing was asked of any other server
 
 
 def test_part_2_follows_release_to_feedback(hub, tabs):
