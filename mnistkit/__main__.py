@@ -11,10 +11,17 @@ from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
 
 
+def default_course():
+    """The course directory the command is run in (nbgrader's own rule), else the kit's own."""
+    here = Path.cwd()
+    return here if (here / "nbgrader_config.py").is_file() and (here / "source").is_dir() else COURSE_ROOT
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mnistkit", description="Instructor tools of the MNIST course")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course", type=Path, default=COURSE_ROOT, help="course directory (default: this one)")
+    common.add_argument("--course", type=Path, default=default_course(),
+                        help="course directory (default: the current folder if it is one, else the kit's own)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", parents=[common],

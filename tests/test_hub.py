@@ -237,8 +237,8 @@ def collect_and_grade(tab, hub, assignment, course=SECTION_A):
     frame.locator(f"tr:has-text('{assignment}') .glyphicon-cloud-download").click()
     frame.locator(".modal-dialog:has-text('Successfully collected')").wait_for()
     folder = hub.course_directory(course)
-    graded = hub.run_as(course.grader, sys.executable, "-m", "mnistkit", "grade", assignment, "--course", folder,
-                        "--no-progress", cwd=folder)
+    graded = hub.run_as(course.grader, sys.executable, "-m", "mnistkit", "grade", assignment, "--no-progress",
+                        cwd=folder)  # as in a terminal there: the course is the current folder
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     return graded.stdout
 
@@ -323,8 +323,8 @@ def test_a_teaching_assistant_grades_by_hand_in_formgrader_through_the_hub(hub, 
 def test_each_student_fetches_their_feedback_and_sees_their_score_and_what_failed(hub, tabs):
     course = hub.course_directory(SECTION_A)
     started = time.perf_counter()
-    rewritten = hub.run_as(SECTION_A.grader, sys.executable, "-m", "mnistkit", "report", PART1, "--course", course,
-                           cwd=course)  # the feedback written again with the assistant's score and comment
+    # The feedback written again with the assistant's score and comment.
+    rewritten = hub.run_as(SECTION_A.grader, sys.executable, "-m", "mnistkit", "report", PART1, cwd=course)
     assert rewritten.returncode == 0, rewritten.stderr[-3000:]
     release_feedback(tabs.as_(hub, INSTRUCTOR), hub, PART1)
     seen = {name: fetch_feedback(tabs.as_(hub, name), name, PART1) for name in (STUDENT_A, STUDENT_B, STUDENT_C)}
@@ -335,11 +335,14 @@ def test_each_student_fetches_their_feedback_and_sees_their_score_and_what_faile
     assert "For a batch, return the mean over rows, not the sum." in seen[STUDENT_B]  # what failed, in words
 
 
-def test_a_students_feedback_shows_its_formulas_in_jupyterlab_with_no_route_out(hub, tabs):
+def test_a_students_feedback_and_notebook_show_their_formulas_in_jupyterlab_with_no_route_out(hub, tabs):
     tab = tabs.as_(hub, STUDENT_B)
     left = requests_leaving(tab.context, hub.address)
     shown, raw = laid_out_formulas(feedback_in_jupyterlab(tab, hub, STUDENT_B, PART1))
     assert shown >= 8 and raw == []  # part 1's formulas, each laid out by the browser
+    # The notebook itself: JupyterLab typesets with the MathJax it bundles.
+    tab.goto(f"{hub.address}/user/{STUDENT_B}/lab/tree/{SECTION_A.course_id}/{PART1}/{PART1}.ipynb")
+    tab.locator(".jp-RenderedMarkdown mjx-container").first.wait_for()
     assert left == []  # no CDN: nothing was asked of any other server
 
 
