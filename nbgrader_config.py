@@ -65,6 +65,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "mnistkit.inert.InertContent",
     "nbgrader.preprocessors.SaveAutoGrades",
+    "mnistkit.deadlines.GrantExtensions",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -78,6 +79,15 @@ c.GenerateFeedback.preprocessors = [
     "mnistkit.nbgrader_plugins.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Deadlines (mnistkit/deadlines.py). The due date is nbgrader's own:
+#   nbgrader db assignment add mnist_numpy --duedate="2026-12-11 17:00 UTC"   (or Formgrader's pencil)
+# The last submission counts, with its time. Extensions: python -m mnistkit extend (kept in extensions.csv).
+# The late policy; by default late work loses nothing (its lateness is still reported). For example:
+#   c.LatePolicy.penalty_per_day = 0.1   # 10 % of the score for each day or part of a day late,
+#   c.LatePolicy.floor = 0.5             # keeping at least half of it,
+#   c.LatePolicy.cutoff_days = 7         # and no points more than 7 days late.
+c.AssignLatePenalties.plugin_class = "mnistkit.deadlines.LatePolicy"
 
 # Submissions downloaded from a learning-management system as one zip, collected with
 # `python -m mnistkit grade --zip FILE` (or nbgrader zip_collect). The pattern reads the student id

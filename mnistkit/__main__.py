@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mnistkit.cluster import ClusterUnavailable
 from mnistkit.course import COURSE_ROOT, Course, NbgraderError
+from mnistkit.deadlines import DeadlineError
 from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
 
@@ -51,6 +52,18 @@ def main(argv=None):
         help="after manual grading in Formgrader: write the feedback, grades.csv and the report again from the gradebook")
     report.add_argument("assignment", nargs="?", default=None,
                         help="the assignment whose feedback to write again (default: every assignment with submissions)")
+
+    extend = commands.add_parser(
+        "extend", parents=[common],
+        help="give a student more time for an assignment (kept in extensions.csv, shown in the report); "
+             "it replaces any earlier extension, and 0 days removes it")
+    extend.add_argument("assignment")
+    extend.add_argument("student")
+    length = extend.add_mutually_exclusive_group(required=True)
+    length.add_argument("--days", type=float, help="days after the assignment's due date")
+    length.add_argument("--hours", type=float, help="hours after the assignment's due date")
+    length.add_argument("--until", metavar="DATE", help='their own due date, e.g. "2026-12-14 17:00 UTC"')
+    extend.add_argument("--reason", default="", help="why (required; the report shows it)")
 
     hub = commands.add_parser("hub", help="run the course's JupyterHub, as root: every person of hub.toml logs in "
                                           "to a server of their own account; each course's Formgrader is a service")
@@ -100,21 +113,47 @@ def main(argv=None):
             print("\n" + _course_report(course))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
+        elif arguments.command == "extend":
+            return _extend(course, arguments)
         elif arguments.command == "report":
+            from mnistkit.deadlines import settle
             from mnistkit.gradebook import export_grades
             from mnistkit.grading import assignments_to_grade, refresh_feedback
 
             for assignment in assignments_to_grade(course, arguments.assignment):
+                settle(course, assignment)  # extensions granted since, and penalties of changed scores
                 print(f"{assignment}: feedback written again for {refresh_feedback(course, assignment)} student(s).")
             print(f"Grades: {export_grades(course)}")
             print(_course_report(course))
-    except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable) as error:
+    except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable,
+            DeadlineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nInterrupted. Students finished so far are recorded; run the same command with "
               "--skip-graded to grade the rest.", file=sys.stderr)
         return 130
+    return 0
+
+
+def _extend(course, arguments):
+    """Grant (or remove) one extension; say what the student's due date now is, and what to run next."""
+    from mnistkit.deadlines import due_date, grant_extension, hours_until, parse_moment, settle
+
+    if arguments.until is not None:
+        hours = hours_until(course, arguments.assignment, parse_moment(arguments.until))
+    else:
+        hours = arguments.hours if arguments.hours is not None else arguments.days * 24
+    granted = grant_extension(course, arguments.assignment, arguments.student, hours, arguments.reason)
+    due = due_date(course, arguments.assignment)
+    if granted is None:
+        print(f"{arguments.student} has no extension of {arguments.assignment} now.")
+    else:
+        until = f" (due for them {due + granted.interval:%Y-%m-%d %H:%M} UTC)" if due else ""
+        print(f"{arguments.student} has {granted.in_words.split(':')[0]} more for {arguments.assignment}{until}: "
+              f"{granted.reason}")
+    if arguments.student in settle(course, arguments.assignment):  # already in the gradebook: Formgrader shows it
+        print("Their submission is graded: run python -m mnistkit report to write their grades and feedback again.")
     return 0
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnistkit.course import Course
+from mnistkit.deadlines import course_policy, settle
 from mnistkit.gradebook import export_grades, manual_grading, record_zero, reconcile_manual_grading
 from mnistkit.intake import Intake, submission_stamp, take_in
 from mnistkit.nbgrader_plugins import LOG_PREFIX
@@ -187,6 +188,7 @@ def grade_class(course, assignment=None, students=None, workers=None, skip_grade
     chosen_assignments = assignments_to_grade(course, assignment)
     if confine and chosen_assignments:
         check_confinement(course)
+    course_policy(course)  # a late policy that cannot be used stops the run before any grading
     todo, skipped, unknown, refused = [], 0, set(students or []), {}
     for name in chosen_assignments:
         ensure_release(course, name, say)
@@ -222,6 +224,8 @@ def grade_class(course, assignment=None, students=None, workers=None, skip_grade
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
 
+    for name in chosen_assignments:
+        settle(course, name)  # extensions and penalties as they stand, before grades.csv
     grades_csv = export_grades(course)
     # The result covers each assignment's whole class, not only this run.
     outcomes = {name: load_outcomes(course, name) for name in chosen_assignments}

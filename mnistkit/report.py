@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from mnistkit import deadlines
 from mnistkit.course import Course
 from mnistkit.gradebook import open_gradebook, read_grades
 
@@ -35,13 +36,15 @@ class AssignmentFacts:
     unconfined: list
     passed: dict  # graded cell -> how many graded students got all its points
     flagged: list  # (student, Outcome) of submissions that need a look
-    late: list  # (student, hours late)
     missing: list  # students in the gradebook without a submission
     histogram: Path
     feedback: dict  # student -> path of their feedback page, relative to reports/
     similar: list = field(default_factory=list)  # similarity.SimilarPair s above the threshold
     refused: list = field(default_factory=list)  # (shown folder name, why) of folders of submitted/ not graded
     similarity_notes: list = field(default_factory=list)
+    lateness: dict = field(default_factory=dict)  # student -> deadlines.Lateness
+    due: object = None  # the due date (UTC), or None
+    policy: str = ""  # the late policy, in words
 
     @property
     def totals(self):
@@ -52,6 +55,27 @@ class AssignmentFacts:
 
     def score(self, student):
         return f"{self.table.total(student):g}" if student in self.table.scores else "-"
+
+    def final(self, student):
+        """``student``'s score after the late penalty (0 without a submission)."""
+        if student not in self.table.scores:
+            return 0.0
+        lateness = self.lateness.get(student)
+        return max(0.0, self.table.total(student) - (lateness.penalty if lateness else 0.0))
+
+    @property
+    def deadline_rows(self):
+        """The `Lateness` of every submission that was late or had an extension, by student."""
+        return [self.lateness[s] for s in sorted(self.lateness) if self.lateness[s].seconds_late > 0
+                or self.lateness[s].extension]
+
+    @property
+    def deadline_line(self):
+        if self.due is None:
+            return (f"No due date is set, so nothing is late (nbgrader db assignment add {self.name} "
+                    "--duedate=...).")
+        return (f"Due {self.due:%Y-%m-%d %H:%M} UTC. {self.policy} The last submission counts: one handed in "
+                "after the due date is late, even after an earlier one on time.")
 
     @property
     def counts(self):
@@ -68,15 +92,24 @@ class AssignmentFacts:
                 f"{statistics.median(totals):g}, lowest {min(totals):g}, highest {max(totals):g}.")
 
 
-def late_and_missing(course, assignment, submitted):
-    """``(late, missing)``: ``[(student, hours late)]`` and the gradebook's students with no submission."""
-    late, missing = [], []
+def missing_students(course, submitted):
+    """The gradebook's students with no submission among ``submitted``."""
     with open_gradebook(course) as gradebook:
-        for submission in gradebook.assignment_submissions(assignment):
-            if submission.total_seconds_late > 0:
-                late.append((submission.student.id, submission.total_seconds_late / 3600))
-        missing = sorted(student.id for student in gradebook.students if student.id not in submitted)
-    return sorted(late), missing
+        return sorted(student.id for student in gradebook.students if student.id not in submitted)
+
+
+def moment(when):
+    return f"{when:%Y-%m-%d %H:%M} UTC" if when is not None else "-"
+
+
+def late_words(lateness):
+    """How late, as a person says it: ``on time``, ``2.0 hours``, ``3 days``, ``2 days 1.0 hours``."""
+    if lateness.seconds_late <= 0:
+        return "on time"
+    days, hours = divmod(lateness.seconds_late / 3600, 24)
+    if not days:
+        return f"{hours:.1f} hours"
+    return f"{days:.0f} days" + (f" {hours:.1f} hours" if round(hours, 1) else "")
 
 
 def _histogram(totals, max_total, title, path):
@@ -111,9 +144,10 @@ def assignment_facts(course, assignment, outcomes, similarity=True):
         unconfined=sorted(s for s, o in outcomes.items() if any("graded unconfined" in p.lower() for p in o.problems)),
         passed={name: sum(table.scores[s].get(name, 0) >= points for s in graded) for name, points in table.cells},
         flagged=sorted((s, o) for s, o in outcomes.items() if o.status != "graded" or o.problems),
-        late=[], missing=[], histogram=course.root / REPORTS_DIR / assignment / "scores.png", feedback={},
+        missing=missing_students(course, set(outcomes)), histogram=course.root / REPORTS_DIR / assignment / "scores.png",
+        feedback={}, lateness=deadlines.settle(course, assignment, write=False),
+        due=deadlines.due_date(course, assignment), policy=deadlines.policy_words(deadlines.course_policy(course)),
     )
-    facts.late, facts.missing = late_and_missing(course, assignment, set(outcomes))
     facts.refused = refused_folders(course, assignment)
     _histogram(facts.totals, table.max_total, f"{assignment}: scores of {len(graded)} graded submissions",
                facts.histogram)
@@ -162,10 +196,18 @@ def _markdown_section(facts):
                          f"{_markdown_text(why)}. |")
     else:
         lines.append("None: every submission was graded without incident.")
-    lines += ["", "### Late and missing submissions", ""]
-    lines += [f"- {student}: {hours:.1f} hours late" for student, hours in facts.late] or ["- No late submissions."]
+    lines += ["", "### Deadline, late and missing submissions", "", facts.deadline_line, ""]
+    if facts.deadline_rows:
+        lines += ["| student | submitted | due for them | late by | raw score | penalty | final score | extension |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for row in facts.deadline_rows:
+            extension = _markdown_text(row.extension.in_words) if row.extension else ""
+            lines.append(f"| {row.student_id} | {moment(row.submitted)} | {moment(row.due)} | {late_words(row)} | "
+                         f"{row.raw:g} | {row.penalty:g} | {row.final:g} | {extension} |")
+    else:
+        lines.append("- No late submissions and no extensions.")
     if facts.missing:
-        lines.append(f"- No submission from: {', '.join(facts.missing)}.")
+        lines.append(f"\n- No submission from: {', '.join(facts.missing)}.")
     lines += ["", "### Similar code", ""]
     if facts.similar:
         lines += ["Pairs whose own code (the solution cells, the template left out) is this similar are rarely "
@@ -195,11 +237,11 @@ def _short_summary(facts):
 
 
 def course_totals(sections):
-    """``(students, rows)``: each student's score per assignment (None: no submission) and their total."""
+    """``(students, rows)``: each student's final score per assignment (None: no submission) and their total."""
     students = sorted({student for facts in sections for student in facts.table.scores})
     rows = []
     for student in students:
-        scores = [facts.table.total(student) if student in facts.table.scores else None for facts in sections]
+        scores = [facts.final(student) if student in facts.table.scores else None for facts in sections]
         rows.append((student, scores, sum(score or 0 for score in scores)))
     return rows
 
@@ -228,7 +270,7 @@ def _html(sections, written):
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     environment.filters["embedded_png"] = _embedded_png
     return environment.get_template("report.html.j2").render(
-        sections=sections, written=written, totals=course_totals(sections),
+        sections=sections, written=written, totals=course_totals(sections), moment=moment, late_words=late_words,
         maximum=sum(facts.table.max_total for facts in sections))
 
 
