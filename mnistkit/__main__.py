@@ -8,6 +8,7 @@ from pathlib import Path
 from mnistkit.cluster import ClusterUnavailable
 from mnistkit.course import COURSE_ROOT, Course, NbgraderError
 from mnistkit.deadlines import DeadlineError
+from mnistkit.lms import LmsError
 from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
 
@@ -65,6 +66,14 @@ def main(argv=None):
     length.add_argument("--until", metavar="DATE", help='their own due date, e.g. "2026-12-14 17:00 UTC"')
     extend.add_argument("--reason", default="", help="why (required; the report shows it)")
 
+    lms = commands.add_parser(
+        "lms", parents=[common],
+        help="write the grades (after late penalties) for a learning-management system's gradebook import: "
+             "lms/canvas_grades.csv or lms/moodle_grades.csv, mapped through its roster in lms/")
+    lms.add_argument("system", choices=["canvas", "moodle"])
+    lms.add_argument("--roster", type=Path, default=None,
+                     help="the LMS's own gradebook export (default: lms/canvas_roster.csv or lms/moodle_roster.csv)")
+
     hub = commands.add_parser("hub", help="run the course's JupyterHub, as root: every person of hub.toml logs in "
                                           "to a server of their own account; each course's Formgrader is a service")
     hub.add_argument("--roster", type=Path, default=COURSE_ROOT / "hub.toml",
@@ -115,6 +124,8 @@ def main(argv=None):
                   f"Grades: {result.grades_csv}")
         elif arguments.command == "extend":
             return _extend(course, arguments)
+        elif arguments.command == "lms":
+            return _lms(course, arguments)
         elif arguments.command == "report":
             from mnistkit.deadlines import settle
             from mnistkit.gradebook import export_grades
@@ -126,7 +137,7 @@ def main(argv=None):
             print(f"Grades: {export_grades(course)}")
             print(_course_report(course))
     except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable,
-            DeadlineError) as error:
+            DeadlineError, LmsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -154,6 +165,22 @@ def _extend(course, arguments):
               f"{granted.reason}")
     if arguments.student in settle(course, arguments.assignment):  # already in the gradebook: Formgrader shows it
         print("Their submission is graded: run python -m mnistkit report to write their grades and feedback again.")
+    return 0
+
+
+def _lms(course, arguments):
+    """Write one LMS's import file from the gradebook, penalties settled first; say what it holds."""
+    from mnistkit.deadlines import settle
+    from mnistkit.grading import assignments_to_grade
+    from mnistkit.lms import canvas_csv, moodle_csv
+
+    for assignment in assignments_to_grade(course):
+        settle(course, assignment)
+    written = (canvas_csv if arguments.system == "canvas" else moodle_csv)(course, arguments.roster)
+    print(f"Wrote {written.path}: the final scores of {written.students} student(s), each assignment and the "
+          "course total.")
+    if written.blank:
+        print(f"Left blank, not in nbgrader's gradebook: {', '.join(written.blank)}.")
     return 0
 
 

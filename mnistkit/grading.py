@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnistkit.course import Course
-from mnistkit.deadlines import course_policy, settle
+from mnistkit.deadlines import course_policy, read_extensions, settle
 from mnistkit.gradebook import export_grades, manual_grading, record_zero, reconcile_manual_grading
 from mnistkit.intake import Intake, submission_stamp, take_in
 from mnistkit.nbgrader_plugins import LOG_PREFIX
@@ -188,7 +188,7 @@ def grade_class(course, assignment=None, students=None, workers=None, skip_grade
     chosen_assignments = assignments_to_grade(course, assignment)
     if confine and chosen_assignments:
         check_confinement(course)
-    course_policy(course)  # a late policy that cannot be used stops the run before any grading
+    course_policy(course), read_extensions(course)  # a late policy or extensions.csv that cannot be used stop it
     todo, skipped, unknown, refused = [], 0, set(students or []), {}
     for name in chosen_assignments:
         ensure_release(course, name, say)

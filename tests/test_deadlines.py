@@ -73,8 +73,25 @@ def hand_in(course, case):
     submit(course, student)
 
 
+def kit(course, command, *arguments):
+    """``python -m mnistkit COMMAND --course COURSE ARGUMENTS``, run in this process (the command line's own code,
+    without a Python start per call): a completed process with its exit code and output."""
+    import contextlib
+    import io
+
+    from mnistkit.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([command, "--course", str(course), *map(str, arguments)])
+        except SystemExit as exit:  # argparse's refusals
+            code = exit.code
+    return subprocess.CompletedProcess([command, *arguments], code, out.getvalue(), err.getvalue())
+
+
 def extend(course, student, days, reason="a documented illness"):
-    return run_kit(course, PART1, student, "--days", str(days), "--reason", reason, command="extend")
+    return kit(course, "extend", PART1, student, "--days", days, "--reason", reason)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +224,7 @@ def test_an_extension_granted_after_grading_and_a_changed_score_settle_on_report
     ([PART1, "early", "--until", "next week", "--reason", "x"], "not a date"),
 ])
 def test_an_extension_that_cannot_be_granted_is_refused_in_words(term, arguments, words):
-    refused = run_kit(term, *arguments, command="extend")
+    refused = kit(term, "extend", *arguments)
     assert refused.returncode != 0 and words in refused.stderr and "Traceback" not in refused.stderr
 
 
@@ -216,3 +233,71 @@ def test_a_late_policy_that_makes_no_sense_is_refused_in_words(tmp_path):
     refused = run_kit(course)
     assert refused.returncode != 0 and "LatePolicy.penalty_per_day is a share between 0 and 1" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+# ---------------------------------------------------------------------------
+# Grades for the LMS (after the changes above: these are the term's final scores)
+
+FINAL = {**{case.student: case.final for case in EVERY_CASE}, GRANTED_LATER.student: 20, "partial-an-hour-late": 15.3}
+CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mnist_numpy (4711)", "Current Points",
+                 "Final Points"]  # as Canvas's "Export Entire Gradebook" writes them
+MOODLE_HEADER = ["First name", "Last name", "ID number", "Institution", "Department", "Email address",
+                 "Assignment: mnist_numpy (Real)", "Course total (Real)", "Last downloaded from this course"]
+
+
+def write_csv(path, header, rows):
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows([header, *rows])
+
+
+def canvas_roster(course, students):
+    rows = [["    Points Possible", "", "", "", "", "20", "(read only)", "(read only)"]]
+    rows += [[f"Student, {s}", str(1000 + n), f"S{n:04d}", s, "MNIST 1", "", "", ""] for n, s in enumerate(students)]
+    rows.append(["Auditor, Ann", "9999", "S9999", "ann.auditor", "MNIST 1", "", "", ""])  # in Canvas, not in nbgrader
+    write_csv(course / "lms" / "canvas_roster.csv", CANVAS_HEADER, rows)
+
+
+def read_csv(path):
+    with path.open(newline="") as file:
+        return list(csv.reader(file))
+
+
+def test_canvas_gets_each_final_score_and_the_total_in_its_import_layout(term):
+    canvas_roster(term, sorted(FINAL))
+    written = kit(term, "lms", "canvas")
+    assert written.returncode == 0, written.stderr
+    assert "Left blank, not in nbgrader's gradebook: Auditor, Ann." in written.stdout
+    header, points, *rows = read_csv(term / "lms" / "canvas_grades.csv")
+    # Canvas's identity columns; the assignment Canvas has keeps its id; part 2 is new to Canvas; the total.
+    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mnist_mlp", "mnist_numpy (4711)",
+                      "Final Points"]
+    assert points == ["    Points Possible", "", "", "", "", "25", "20", "45"]
+    by_login = {row[3]: row for row in rows}
+    for student, final in FINAL.items():
+        assert by_login[student][5:] == ["0", f"{final:g}", f"{final:g}"], student
+    assert by_login["ann.auditor"][5:] == ["", "", ""]  # left alone in Canvas
+    assert all(re.fullmatch(r"\d+(\.\d{1,2})?", cell) for row in rows for cell in row[5:] if cell)
+
+
+def test_moodle_gets_each_final_score_and_the_total_in_its_import_layout(term):
+    rows = [[s.split("-")[0], "Student", s, "Uni", "CS", f"{s}@example.org", "", "", ""] for s in sorted(FINAL)]
+    write_csv(term / "lms" / "moodle_roster.csv", MOODLE_HEADER, rows)
+    written = kit(term, "lms", "moodle")
+    assert written.returncode == 0, written.stderr
+    header, *rows = read_csv(term / "lms" / "moodle_grades.csv")
+    assert header == ["First name", "Last name", "ID number", "Institution", "Department", "Email address",
+                      "mnist_mlp", "mnist_numpy", "Course total"]
+    assert {row[2]: row[6:] for row in rows} == {s: ["0", f"{f:g}", f"{f:g}"] for s, f in FINAL.items()}
+
+
+def test_a_student_the_lms_roster_lacks_stops_the_export_and_is_named(term, tmp_path):
+    roster = tmp_path / "canvas_roster.csv"
+    write_csv(roster, CANVAS_HEADER, [[f"Student, {s}", "1", "S1", s, "MNIST 1", "", "", ""]
+                                      for s in sorted(FINAL) if s != "early"])
+    before = (term / "lms" / "canvas_grades.csv").read_bytes() if (term / "lms" / "canvas_grades.csv").exists() else b""
+    refused = kit(term, "lms", "canvas", "--roster", roster)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "1 student(s) of nbgrader's gradebook have no row" in refused.stderr and ": early." in refused.stderr
+    after = (term / "lms" / "canvas_grades.csv").read_bytes() if (term / "lms" / "canvas_grades.csv").exists() else b""
+    assert after == before  # nothing written
