@@ -102,6 +102,9 @@ c.FileNameCollectorPlugin.named_regexp = (
 c.ZipCollectApp.extractor_plugin = "mnistkit.intake.archives.SafeExtractor"
 # `nbgrader collect` copies plain files only from the exchange, never following a student's link.
 c.ExchangeFactory.collect = "mnistkit.intake.exchange.SafeExchangeCollect"
+# ... never collects a submission folder another student's account made in a student's name, and never dates a
+# submission earlier than its files arrived; `nbgrader release_feedback` releases everyone it can.
+c.ExchangeFactory.release_feedback = "mnistkit.intake.exchange.SafeExchangeReleaseFeedback"
 c.ZipCollectApp.collector_plugin = "mnistkit.intake.archives.CheckedFileNameCollector"
 
 # Class data never goes to students with the assignment.

@@ -253,8 +253,20 @@ def test_submissions_collected_through_nbgraders_exchange(tmp_path):
     assert {"mnist_numpy.ipynb", "timestamp.txt"} <= collected_names and not {"solutions.ipynb", "pipe"} & collected_names
     assert all(path.is_file() and not path.is_symlink() for path in folder.iterdir())
     assert "'solutions.ipynb': a link or unreadable" in collected and "'pipe': not a plain file" in collected
+    # A submission folder made by hand (as a student can: inbound is writable by all), without nbgrader's secret.
+    handmade = exchange / "mnist-numpy" / "inbound" / f"handmade+{PART1}+2026-11-20 10:00:00.000000 UTC+x"
+    handmade.mkdir()
+    nbformat.write(build_submission(course, DEMO_CLASS[1]), handmade / "mnist_numpy.ipynb")
+    nbgrader(course, "collect", PART1)
     grade_class(course, progress=False, say=lambda *_: None)
-    assert read_grades(course, PART1).scores == {student_id: ALL_POINTS}
+    scores = read_grades(course, PART1).scores
+    assert scores[student_id] == ALL_POINTS and sum(scores["handmade"].values()) == 15 and len(scores) == 2
+
+    # Feedback: nbgrader's own release stops at the folder without a secret; the kit's releases the rest.
+    released = nbgrader(course, "release_feedback", PART1)
+    assert "No feedback released for 'handmade'" in released
+    nbgrader(home, "fetch_feedback", PART1, *as_student)
+    assert len(list((home / PART1 / "feedback").rglob("mnist_numpy.html"))) == 1
 
 
 def test_a_renamed_notebook_is_graded_once(tmp_path):

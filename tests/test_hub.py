@@ -261,6 +261,7 @@ def scores(hub, assignment, course=SECTION_A):
 CORRECT = SimulatedStudent(STUDENT_A, "the reference solution", assignment=PART1)
 PARTIAL = SimulatedStudent(STUDENT_B, "the original notebook's cross-entropy", assignment=PART1,
                            answers={"cross_entropy_loss": SEED_CROSS_ENTROPY})
+STUBS = SimulatedStudent(STUDENT_C, "hands in the stubs as they were released", assignment=PART1, untouched=True)
 TA_COMMENT = "Your loss sums over the batch; divide by the number of rows. One point for the idea."
 TIMES = {}  # measured durations of the term, printed at its end
 
@@ -302,6 +303,34 @@ def test_a_student_submits_twice_and_a_deadline_passes_before_another_submits(hu
     handed_in = sorted(entry.name.split("+")[0] for entry in inbound.iterdir())
     assert handed_in == sorted([STUDENT_A, STUDENT_B, STUDENT_C, STUDENT_C])
 
+    # Then B, late, writes two submission folders into inbound by hand (it is writable by every student): their own
+    # work claiming a time before the deadline, and stubs in C's name, both newer than any real submission.
+    # The collect must take neither claim: B stays late, C keeps their own work (checked after grading).
+    forged = hub.run_as(STUDENT_B, sys.executable, "-c", FORGE, inbound, PART1, STUDENT_B, STUDENT_C,
+                        json.dumps(build_submission(COURSE_ROOT, PARTIAL)), json.dumps(build_submission(COURSE_ROOT, STUBS)))
+    assert forged.returncode == 0, forged.stderr
+
+
+# B's two forged submission folders (run as B): argv = inbound, assignment, B, C, B's notebook, the stubs.
+# B's own folder carries the secret of B's last real submission (from B's nbgrader cache), so B still gets feedback.
+FORGE = """
+import datetime, glob, os, shutil, sys
+inbound, assignment, me, victim, mine, stubs = sys.argv[1:]
+newer = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+(secret,) = sorted(glob.glob(os.path.expanduser(f"~/.local/share/jupyter/nbgrader_cache/*/{me}+{assignment}+*/"
+                                                "submission_secret.txt")))[-1:]
+for owner, notebook, claimed in ((me, mine, "2000-01-01 00:00:00.000000 UTC"), (victim, stubs, None)):
+    stamp = claimed or f"{newer:%Y-%m-%d %H:%M:%S.%f} UTC"
+    folder = os.path.join(inbound, f"{owner}+{assignment}+{newer:%Y-%m-%d %H:%M:%S.%f} UTC+forged")
+    os.mkdir(folder)
+    with open(os.path.join(folder, assignment + ".ipynb"), "w") as file:
+        file.write(notebook)
+    with open(os.path.join(folder, "timestamp.txt"), "w") as file:
+        file.write(stamp)
+    if owner == me:
+        shutil.copy(secret, folder)
+"""
+
 
 def test_the_instructor_collects_and_grades_with_the_kit(hub, tabs):
     started = time.perf_counter()
@@ -309,6 +338,7 @@ def test_the_instructor_collects_and_grades_with_the_kit(hub, tabs):
     TIMES["collect and grade 3 students of part 1"] = time.perf_counter() - started
     found = scores(hub, PART1)
     assert {student: score for student, (score, _) in found.items()} == {STUDENT_A: 20, STUDENT_B: 15, STUDENT_C: 20}
+    # B's backdated folder was collected (the newest), with the time its files arrived: late still.
     assert found[STUDENT_B][1] > 0 and found[STUDENT_A][1] == found[STUDENT_C][1] == 0, found
     assert STUDENT_B in said
 

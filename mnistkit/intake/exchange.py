@@ -5,15 +5,21 @@ instructor collects. nbgrader's own collect copies it with the instructor's righ
 links (a link to a file only the instructor may read would be copied into ``submitted/``). This
 one opens every entry relative to its folder, refusing links (``O_NOFOLLOW``) and never blocking
 on a FIFO (``O_NONBLOCK``), and copies plain files of bounded size only; what it skips is logged.
-Switched on in ``nbgrader_config.py`` with ``c.ExchangeFactory.collect``.
+It also refuses a submission folder another student's account made in a student's name, and
+never takes a submission's time to be earlier than when its files arrived. Switched on in ``nbgrader_config.py`` with ``c.ExchangeFactory.collect``.
 """
 
+import datetime
 import os
+import pwd
 import stat
 from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
+from nbgrader.utils import parse_utc
 
+from mnistkit.intake.folder import NBGRADER_FILES
 from mnistkit.intake.rules import Intake, shown, student_id_problem
 
 CHUNK = 2**20
@@ -65,8 +71,46 @@ def _copy_descriptor(descriptor, path, limit):
     os.chmod(path, 0o644)
 
 
+def made_by(path, student):
+    """Whether the submission folder at ``path`` was made by ``student``'s own account, or by the account collecting
+    (where students and instructor share one account, nobody else can write the exchange)."""
+    owner = os.lstat(path).st_uid
+    if owner == os.geteuid():
+        return True
+    try:
+        return pwd.getpwuid(owner).pw_name == student
+    except KeyError:
+        return False
+
+
+def arrival(path):
+    """When the submission folder at ``path`` was last written (its own and its entries' change times, which its
+    owner cannot set), as a UTC `datetime`."""
+    latest = os.lstat(path).st_ctime
+    for entry in os.scandir(path):
+        latest = max(latest, entry.stat(follow_symlinks=False).st_ctime)
+    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc).replace(tzinfo=None)
+
+
+ARRIVAL_SLACK = datetime.timedelta(minutes=2)  # nbgrader's submit writes the time, then copies the files
+
+
 class SafeExchangeCollect(ExchangeCollect):
-    """nbgrader's collect, copying each submission with `copy_plain_files`."""
+    """nbgrader's collect, copying each submission with `copy_plain_files`; a submission folder made by another
+    student's account is never collected, and a submission's time is never earlier than when its files arrived.
+
+    The exchange's ``inbound`` is writable by every student, and the folder's name says whose it is and when
+    it was made: nbgrader's own collect only warns when the folder's owner is someone else (``check_owner``)
+    and takes the time a student's ``timestamp.txt`` claims.
+    """
+
+    def _sort_by_timestamp(self, records):
+        """One student's submissions, latest first, those made by their own account before any other."""
+        ordered = super()._sort_by_timestamp(records)
+        if not self.check_owner:
+            return ordered
+        own = [r for r in ordered if made_by(os.path.join(self.inbound_path, r["filename"]), r["username"])]
+        return own + [r for r in ordered if r not in own]
 
     def do_copy(self, src, dest, log=None):
         student = os.path.basename(os.path.dirname(dest))  # submitted/<student>/<assignment>
@@ -74,5 +118,44 @@ class SafeExchangeCollect(ExchangeCollect):
         if problem:
             self.log.error("Not collected: %s", problem)
             return
+        if self.check_owner and not made_by(src, student):
+            self.log.error("Not collected: %s was made by another account than %s's, so it is not their submission",
+                           shown(os.path.basename(src)), student)
+            return
+        arrived = arrival(src)
         for line in copy_plain_files(src, dest, Intake(parent=self).max_notebook_bytes):
             self.log.warning("Skipped in %s's submission: %s", student, line)
+        stamp = Path(dest) / "timestamp.txt"
+        try:
+            claimed = parse_utc(stamp.read_text()[:100].strip()) if stamp.exists() else None
+        except (ValueError, OverflowError, TypeError):
+            claimed = None
+        if claimed is None or claimed.replace(tzinfo=None) < arrived - ARRIVAL_SLACK:
+            self.log.warning("%s's submission says it was made at %s, but its files arrived at %s: its time is %s",
+                             student, shown(str(claimed)), arrived, arrived)
+            stamp.write_text(f"{arrived:%Y-%m-%d %H:%M:%S.%f} UTC")
+            os.chmod(stamp, 0o644)
+
+
+class SafeExchangeReleaseFeedback(ExchangeReleaseFeedback):
+    """nbgrader's release_feedback, releasing every student's feedback that can be, and naming those that cannot.
+
+    nbgrader names each released page after the ``submission_secret.txt`` its submit wrote; a
+    submission folder a student made by hand has none, and nbgrader's own release then stops at
+    that student with a traceback, releasing nobody after them.
+    """
+
+    def copy_files(self):
+        pages = Path(self.src_path).parent.parent.glob(f"*/{self.coursedir.assignment_id}/*.html")
+        unreleasable = sorted({page.parent.parent.name for page in pages
+                               if not all((page.parent / name).is_file() for name in NBGRADER_FILES)})
+        for student in unreleasable:
+            self.log.error("No feedback released for %s: their submission has no %s (it was not made by nbgrader's "
+                           "submit), so they could not fetch it; send them feedback/%s/%s/ yourself",
+                           shown(student), " or ".join(NBGRADER_FILES), shown(student), self.coursedir.assignment_id)
+        excluded = self.coursedir.student_id_exclude
+        self.coursedir.student_id_exclude = ",".join(filter(None, [excluded, *unreleasable]))
+        try:
+            super().copy_files()
+        finally:
+            self.coursedir.student_id_exclude = excluded
