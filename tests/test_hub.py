@@ -107,18 +107,36 @@ def _empty_accounts():
         shutil.rmtree(entry.pw_dir, ignore_errors=True)
 
 
+# The kit folder's modes before the hub closed it, kept until they are put back: a run killed meanwhile (SIGKILL
+# skips every finally) leaves the kit closed to ordinary users, and the next run puts it back first.
+KIT_MODES = Path(tempfile.gettempdir()) / "mnistkit-hub-kit-modes.json"
+
+
+def _undo_a_killed_run():
+    """Put back what a hub test run killed before its end left: the kit folder's modes, the hub's folders."""
+    if KIT_MODES.exists():
+        machine.restore_modes([(Path(path), mode, gid) for path, mode, gid in json.loads(KIT_MODES.read_text())])
+        KIT_MODES.unlink()
+    for stale in Path(tempfile.gettempdir()).glob("mnistkit-hub-*"):
+        if stale.is_dir() and not stale.is_symlink():  # its hub died with that run (PR_SET_PDEATHSIG)
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def hub():
     _empty_accounts()
+    _undo_a_killed_run()
     root = Path(tempfile.mkdtemp(prefix="mnistkit-hub-"))
     root.chmod(0o755)
     kit = machine.kit_modes()  # the hub closes the kit's folder to others; the other tests grade as one
+    KIT_MODES.write_text(json.dumps([(str(path), mode, gid) for path, mode, gid in kit]))
     try:
         with running_hub(ROSTER_FILE, root, port=free_port(), log=root / "jupyterhub.log") as address:
             yield Hub(address, root, machine.shared_password(root / "state"))
     finally:
         _empty_accounts()
         machine.restore_modes(kit)
+        KIT_MODES.unlink(missing_ok=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
