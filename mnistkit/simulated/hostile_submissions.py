@@ -99,6 +99,13 @@ def _big_attachment(folder):
     nbformat.write(notebook, path)
 
 
+def _forged_nbgrader_files(folder):
+    """nbgrader's own small files, forged: the time a link to a file of the system's, the secret 1 MiB."""
+    (folder / "timestamp.txt").unlink(missing_ok=True)
+    os.symlink("/etc/shadow", folder / "timestamp.txt")
+    (folder / "submission_secret.txt").write_bytes(b"x" * 2**20)
+
+
 def _set_uid(folder):
     os.chmod(folder / "mnist_numpy.ipynb", 0o4755)
 
@@ -141,6 +148,9 @@ def hostile_submissions(course_dir, trap_folder, grader_home):
         (_student("hostile-huge-file", "hands in a 64 MiB file beside its notebook"),
          ALL_POINTS, lambda folder: (folder / "data.bin").write_bytes(b"\0" * 64 * 2**20), "'data.bin', a file of 67,108,864 bytes"),
         (_student("hostile-many-files", "hands in a folder of 5,000 files"), ALL_POINTS, _many, "'junk', a folder"),
+        (_student("hostile-forged-nbgrader-files", "its timestamp.txt is a link to /etc/shadow and its "
+                  "submission_secret.txt 1 MiB"), ALL_POINTS, _forged_nbgrader_files,
+         "'timestamp.txt', a symbolic link (to '/etc/shadow')"),
         # A package under a course module's name would be imported before the course's own module.
         (_student("hostile-fake-course-module", "the original softmax, and a package mnist_checks whose checks "
                   "check nothing", answers={"softmax": seed_softmax_and()}),
