@@ -1,5 +1,6 @@
 """The course directory and the nbgrader commands run in it."""
 
+import csv
 import filecmp
 import os
 import shutil
@@ -186,3 +187,15 @@ def release_drift(generated, committed):
 
 def _ignored(folder, names):
     return [name for name in names if name in ("__pycache__", ".ipynb_checkpoints") or name.endswith(".pyc")]
+
+
+def write_csv(path, header, rows):
+    """A CSV file of course data at ``path``, written whole or not at all (a reader never sees half of it)."""
+    path = Path(path)
+    written = path.with_name(path.name + ".new")
+    with written.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    written.replace(path)
+    return path

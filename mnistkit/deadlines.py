@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
+
+from mnistkit.course import Course, write_csv
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, TraitError, validate
@@ -66,8 +68,14 @@ class LatePolicy(LateSubmissionPlugin):
         return penalty(score, total_seconds_late, self.penalty_per_day, self.floor, self.cutoff_days)
 
     def in_words(self):
-        """The policy as the report and the README state it."""
-        return policy_in_words(self.penalty_per_day, self.floor, self.cutoff_days)
+        """The policy as the report states it."""
+        parts = []
+        if self.penalty_per_day:
+            parts.append(f"a late submission loses {self.penalty_per_day:.0%} of its score for each day or part of a "
+                         "day late" + (f", keeping at least {self.floor:.0%} of it" if self.floor else ""))
+        if self.cutoff_days is not None:
+            parts.append(f"a submission more than {self.cutoff_days:g} day(s) late gets no points")
+        return "; ".join(parts).capitalize() + "." if parts else "Late work loses no points (its lateness is reported)."
 
 
 def penalty(score, seconds_late, per_day, floor, cutoff_days):
@@ -78,16 +86,6 @@ def penalty(score, seconds_late, per_day, floor, cutoff_days):
         return float(score)
     days = math.ceil(seconds_late / DAY)
     return round(min(per_day * days, 1 - floor) * score, 6)
-
-
-def policy_in_words(per_day, floor, cutoff_days):
-    parts = []
-    if per_day:
-        parts.append(f"a late submission loses {per_day:.0%} of its score for each day or part of a day late"
-                     + (f", keeping at least {floor:.0%} of it" if floor else ""))
-    if cutoff_days is not None:
-        parts.append(f"a submission more than {cutoff_days:g} day(s) late gets no points")
-    return "; ".join(parts).capitalize() + "." if parts else "Late work loses no points (its lateness is reported)."
 
 
 def course_policy(course):
@@ -183,15 +181,9 @@ def grant_extension(course, assignment, student_id, hours, reason):
     if hours:
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         granted = extensions[(student_id, assignment)] = Extension(student_id, assignment, hours, reason.strip(), now)
-    path = extensions_path(course)
-    written = path.with_name(path.name + ".new")
-    with written.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(EXTENSION_COLUMNS)
-        for extension in sorted(extensions.values(), key=lambda e: (e.assignment, e.student_id)):
-            writer.writerow([extension.student_id, extension.assignment, f"{extension.hours:g}", extension.reason,
-                             extension.granted])
-    written.replace(path)  # whole or not at all
+    write_csv(extensions_path(course), EXTENSION_COLUMNS,
+              [[e.student_id, e.assignment, f"{e.hours:g}", e.reason, e.granted]
+               for e in sorted(extensions.values(), key=lambda e: (e.assignment, e.student_id))])
     return granted
 
 
@@ -217,7 +209,7 @@ def parse_moment(text):
         raise DeadlineError(f"{text!r} is not a date and time (write it as 2026-12-14 17:00 UTC)") from None
 
 
-def _apply_extension(gradebook, submission, extensions):
+def _apply_extension(submission, extensions):
     extension = extensions.get((submission.student.id, submission.assignment.name))
     submission.extension = extension.interval if extension else None
 
@@ -229,13 +221,11 @@ class GrantExtensions(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook
 
-        from mnistkit.course import Course
-
         course = Course(CourseDirectory(config=self.config).root)
         extensions = read_extensions(course)
         with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
             submission = gradebook.find_submission(resources["nbgrader"]["assignment"], resources["nbgrader"]["student"])
-            _apply_extension(gradebook, submission, extensions)
+            _apply_extension(submission, extensions)
             gradebook.db.commit()
         return nb, resources
 
@@ -260,10 +250,6 @@ class Lateness:
     def final(self):
         return max(0.0, self.raw - self.penalty)
 
-    @property
-    def days_late(self):
-        return math.ceil(self.seconds_late / DAY) if self.seconds_late > 0 else 0
-
 
 def settle(course, assignment, write=True):
     """Every submission of ``assignment``: its extension from ``extensions.csv`` and each notebook's penalty for its
@@ -276,12 +262,13 @@ def settle(course, assignment, write=True):
     with open_gradebook(course) as gradebook:
         for submission in gradebook.assignment_submissions(assignment):
             if write:
-                _apply_extension(gradebook, submission, extensions)
+                _apply_extension(submission, extensions)
                 late = submission.total_seconds_late
                 for notebook in submission.notebooks:
-                    notebook.late_submission_penalty = (
-                        min(policy.late_submission_penalty(submission.student.id, notebook.score, late),
-                            notebook.score) if late > 0 else None)
+                    penalty = policy.late_submission_penalty(submission.student.id, notebook.score, late) \
+                        if late > 0 else None
+                    # As nbgrader's AssignLatePenalties keeps it: between 0 and the notebook's score.
+                    notebook.late_submission_penalty = None if penalty is None else min(max(penalty, 0.0), notebook.score)
                 gradebook.db.commit()
             found[submission.student.id] = Lateness(
                 submission.student.id, _utc(submission.timestamp), _utc(submission.duedate),

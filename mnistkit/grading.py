@@ -188,7 +188,9 @@ def grade_class(course, assignment=None, students=None, workers=None, skip_grade
     chosen_assignments = assignments_to_grade(course, assignment)
     if confine and chosen_assignments:
         check_confinement(course)
-    course_policy(course), read_extensions(course)  # a late policy or extensions.csv that cannot be used stop it
+    # A late policy or an extensions.csv that cannot be used stops the run before any grading.
+    course_policy(course)
+    read_extensions(course)
     todo, skipped, unknown, refused = [], 0, set(students or []), {}
     for name in chosen_assignments:
         ensure_release(course, name, say)

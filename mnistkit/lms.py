@@ -24,6 +24,7 @@ from pathlib import Path
 from traitlets import Unicode
 from traitlets.config import Configurable
 
+from mnistkit.course import write_csv
 from mnistkit.gradebook import open_gradebook
 
 LMS_DIR = "lms"
@@ -107,16 +108,23 @@ def _map_students(scores, rows, path, match):
 
 
 def _write(course, name, header, lines):
-    folder = Path(course.root) / LMS_DIR
-    folder.mkdir(exist_ok=True)
-    destination = folder / name
-    written = destination.with_name(destination.name + ".new")
-    with written.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(lines)
-    written.replace(destination)
-    return destination
+    (Path(course.root) / LMS_DIR).mkdir(exist_ok=True)
+    return write_csv(Path(course.root) / LMS_DIR / name, header, lines)
+
+
+def _score_rows(rows, identity, scores, assignments, blank_name):
+    """One line per roster row: its identity cells, then each assignment's final score and the total (empty for
+    people nbgrader does not know, whose ``blank_name(row)`` is listed); ``(lines, blank)``."""
+    lines, blank = [], []
+    for student, row in rows.items():  # the roster's rows, by the nbgrader id they hold
+        cells = [row.get(column, "") for column in identity]
+        if student not in scores:
+            blank.append(blank_name(row))
+            lines.append(cells + [""] * (len(assignments) + 1))
+            continue
+        finals = [scores[student][name] for name in assignments]
+        lines.append(cells + [number(score) for score in finals] + [number(sum(finals))])
+    return lines, blank
 
 
 def canvas_csv(course, roster=None):
@@ -129,18 +137,10 @@ def canvas_csv(course, roster=None):
     # An assignment already in Canvas keeps the roster's header, "name (canvas id)", so that the import updates it.
     columns = [next((column for column in header if column.split(" (")[0] == name), name) for name in assignments]
     identity = [column for column in CANVAS_IDENTITY if column in header]
-    lines = [[CANVAS_POINTS_ROW] + [""] * (len(identity) - 1) + [number(maximum[name]) for name in assignments]
-             + [number(sum(maximum.values()))]]
-    by_student = {rows[student][match].strip(): student for student in scores}
-    blank = []
-    for key, row in rows.items():
-        student = by_student.get(key)
-        if student is None:
-            blank.append(row[CANVAS_IDENTITY[0]])
-            lines.append([row.get(column, "") for column in identity] + [""] * (len(assignments) + 1))
-            continue
-        finals = [scores[student][name] for name in assignments]
-        lines.append([row.get(column, "") for column in identity] + [number(s) for s in finals] + [number(sum(finals))])
+    points = [[CANVAS_POINTS_ROW] + [""] * (len(identity) - 1) + [number(maximum[name]) for name in assignments]
+              + [number(sum(maximum.values()))]]
+    lines, blank = _score_rows(rows, identity, scores, assignments, lambda row: row[CANVAS_IDENTITY[0]])
+    lines = points + lines
     return Written(_write(course, "canvas_grades.csv", identity + columns + [CANVAS_TOTAL], lines), len(scores), blank)
 
 
@@ -154,15 +154,7 @@ def moodle_csv(course, roster=None):
     identity = [column for column in MOODLE_IDENTITY if column in header]
     if match not in identity:
         identity.append(match)
-    by_student = {rows[student][match].strip(): student for student in scores}
-    lines, blank = [], []
-    for key, row in rows.items():
-        student = by_student.get(key)
-        if student is None:
-            blank.append(" ".join(filter(None, (row.get("First name"), row.get("Last name")))) or key)
-            lines.append([row.get(column, "") for column in identity] + [""] * (len(assignments) + 1))
-            continue
-        finals = [scores[student][name] for name in assignments]
-        lines.append([row.get(column, "") for column in identity] + [number(s) for s in finals] + [number(sum(finals))])
+    lines, blank = _score_rows(rows, identity, scores, assignments, lambda row: " ".join(
+        filter(None, (row.get("First name"), row.get("Last name")))) or row[match])
     return Written(_write(course, "moodle_grades.csv", identity + assignments + [MOODLE_TOTAL], lines), len(scores),
                    blank)

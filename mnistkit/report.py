@@ -58,10 +58,8 @@ class AssignmentFacts:
 
     def final(self, student):
         """``student``'s score after the late penalty (0 without a submission)."""
-        if student not in self.table.scores:
-            return 0.0
         lateness = self.lateness.get(student)
-        return max(0.0, self.table.total(student) - (lateness.penalty if lateness else 0.0))
+        return lateness.final if lateness else 0.0
 
     @property
     def deadline_rows(self):

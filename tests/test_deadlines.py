@@ -11,7 +11,6 @@ import csv
 import datetime
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from mnistkit.course import nbgrader
 from mnistkit.gradebook import open_gradebook
 from mnistkit.simulated.students import PART1, SEED_CROSS_ENTROPY, SimulatedStudent, submit
-from commands import run_kit
+from commands import kit, run_kit
 from courses import new_course
 
 DUE = datetime.datetime(2026, 11, 20, 17, 0, tzinfo=datetime.timezone.utc)
@@ -71,23 +70,6 @@ def hand_in(course, case):
     student = SimulatedStudent(case.student, case.student, assignment=PART1, answers=answers,
                                files={"timestamp.txt": stamp(DUE + case.handed_in)})
     submit(course, student)
-
-
-def kit(course, command, *arguments):
-    """``python -m mnistkit COMMAND --course COURSE ARGUMENTS``, run in this process (the command line's own code,
-    without a Python start per call): a completed process with its exit code and output."""
-    import contextlib
-    import io
-
-    from mnistkit.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([command, "--course", str(course), *map(str, arguments)])
-        except SystemExit as exit:  # argparse's refusals
-            code = exit.code
-    return subprocess.CompletedProcess([command, *arguments], code, out.getvalue(), err.getvalue())
 
 
 def extend(course, student, days, reason="a documented illness"):

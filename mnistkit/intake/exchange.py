@@ -6,7 +6,8 @@ links (a link to a file only the instructor may read would be copied into ``subm
 one opens every entry relative to its folder, refusing links (``O_NOFOLLOW``) and never blocking
 on a FIFO (``O_NONBLOCK``), and copies plain files of bounded size only; what it skips is logged.
 It also refuses a submission folder another student's account made in a student's name, and
-never takes a submission's time to be earlier than when its files arrived. Switched on in ``nbgrader_config.py`` with ``c.ExchangeFactory.collect``.
+never takes a submission's time to be earlier than when its files arrived. Switched on in
+``nbgrader_config.py`` with ``c.ExchangeFactory.collect``.
 """
 
 import datetime
@@ -131,8 +132,8 @@ class SafeExchangeCollect(ExchangeCollect):
         except (ValueError, OverflowError, TypeError):
             claimed = None
         if claimed is None or claimed.replace(tzinfo=None) < arrived - ARRIVAL_SLACK:
-            self.log.warning("%s's submission says it was made at %s, but its files arrived at %s: its time is %s",
-                             student, shown(str(claimed)), arrived, arrived)
+            self.log.warning("%s's submission says it was made at %s, but its files arrived at %s: it is dated then",
+                             student, shown(str(claimed)), arrived)
             stamp.write_text(f"{arrived:%Y-%m-%d %H:%M:%S.%f} UTC")
             os.chmod(stamp, 0o644)
 
