@@ -11,6 +11,7 @@ from mnistkit.deadlines import DeadlineError
 from mnistkit.lms import LmsError
 from mnistkit.gradebook import GradebookUnavailable
 from mnistkit.sandbox import SandboxUnavailable
+from mnistkit.service import ServiceError
 
 
 def default_course():
@@ -74,6 +75,17 @@ def main(argv=None):
     lms.add_argument("--roster", type=Path, default=None,
                      help="the LMS's own gradebook export (default: lms/canvas_roster.csv or lms/moodle_roster.csv)")
 
+    serve = commands.add_parser(
+        "serve", parents=[common],
+        help="the grading service: grade each submission as it arrives in nbgrader's exchange (or submitted/) and "
+             "release its feedback at once, as c.GradingService in nbgrader_config.py says; Ctrl-C stops it")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="submissions graded at once (default: c.GradingService.workers, else the machine's cores)")
+    serve.add_argument("--exit-when-idle", type=float, metavar="SECONDS", default=None,
+                       help="stop once nothing arrived or was graded for this long (default: serve until stopped)")
+    serve.add_argument("--no-sandbox", action="store_true",
+                       help="grade without confining student code (it then runs with your rights)")
+
     hub = commands.add_parser("hub", help="run the course's JupyterHub, as root: every person of hub.toml logs in "
                                           "to a server of their own account; each course's Formgrader is a service")
     hub.add_argument("--roster", type=Path, default=COURSE_ROOT / "hub.toml",
@@ -122,6 +134,8 @@ def main(argv=None):
             print("\n" + _course_report(course))
             print(f"Graded {len(result.graded_now)} submission(s) in {result.seconds:.1f} s. "
                   f"Grades: {result.grades_csv}")
+        elif arguments.command == "serve":
+            return _serve(course, arguments)
         elif arguments.command == "extend":
             return _extend(course, arguments)
         elif arguments.command == "lms":
@@ -137,7 +151,7 @@ def main(argv=None):
             print(f"Grades: {export_grades(course)}")
             print(_course_report(course))
     except (NbgraderError, FileNotFoundError, SandboxUnavailable, ClusterUnavailable, GradebookUnavailable,
-            DeadlineError, LmsError) as error:
+            DeadlineError, LmsError, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -166,6 +180,21 @@ def _extend(course, arguments):
     if arguments.student in settle(course, arguments.assignment):  # already in the gradebook: Formgrader shows it
         print("Their submission is graded: run python -m mnistkit report to write their grades and feedback again.")
     return 0
+
+
+def _serve(course, arguments):
+    """Run the grading service until Ctrl-C or SIGTERM."""
+    from mnistkit.grading import check_confinement
+    from mnistkit.service import GradingService
+    from mnistkit.service.loop import Service
+
+    settings = GradingService(config=course.config)
+    if arguments.workers is not None:
+        settings.workers = arguments.workers
+    if not arguments.no_sandbox:
+        check_confinement(course)
+    service = Service(course, settings, say=lambda line: print(line, flush=True), confine=not arguments.no_sandbox)
+    return service.run(arguments.exit_when_idle)
 
 
 def _lms(course, arguments):

@@ -58,6 +58,18 @@ def _api(course, confine=True):
     return _apis[(course, confine)]
 
 
+def warm_up(course, confine=True):
+    """Load nbgrader and prepare each assignment's course data in this process, so that the processes forked from it
+    (the grading service's) start ready."""
+    from mnistkit.nbgrader_plugins import prepared_course_data
+
+    course = Course.of(course)
+    _api(course, confine)
+    if confine and course.config.GuardedExecute.get("confine", True):
+        for assignment in course.assignments():
+            prepared_course_data(course.root, course.folder("source", assignment))
+
+
 def check_confinement(course):
     """Raise `SandboxUnavailable` (saying what to do) unless this machine can confine the course's kernels."""
     from mnistkit.sandbox import check_sandbox
@@ -67,9 +79,9 @@ def check_confinement(course):
         check_sandbox(configured.get("bwrap", "bwrap"))
 
 
-def grade_one(course, assignment, student_id, confine=True):
-    """Autograde one student of ``course`` (a `Course` or its folder) and write their feedback;
-    return their `Outcome` (also saved).
+def grade_one(course, assignment, student_id, confine=True, feedback=True):
+    """Autograde one student of ``course`` (a `Course` or its folder) and write their feedback (unless not
+    ``feedback``); return their `Outcome` (also saved).
 
     With ``confine`` False, the kernel runs unconfined whatever the course's configuration says.
     """
@@ -90,9 +102,9 @@ def grade_one(course, assignment, student_id, confine=True):
             status = "graded"
             resubmitted = previous is not None and previous.submission_stamp != stamp
             problems += reconcile_manual_grading(course, assignment, student_id, manual_before, resubmitted)
-            feedback = api.generate_feedback(assignment, student_id, force=True)
-            if not feedback["success"]:
-                problems.append("Feedback could not be written: " + _last_error(feedback))
+            written = api.generate_feedback(assignment, student_id, force=True) if feedback else {"success": True}
+            if not written["success"]:
+                problems.append("Feedback could not be written: " + _last_error(written))
         else:
             problems.append("nbgrader could not grade it: " + _last_error(result))
     if status == "failed":

@@ -142,6 +142,14 @@ MAX_ERROR_CHARACTERS = 20_000  # of an error's message, and of each line of its 
 NOT_RUN_AFTER_TESTS = "[not run when graded: no graded cell comes after this one]\n"
 
 
+def prepared_course_data(course_root, master_folder):
+    """The folder of verified course data the confined kernels of an assignment read (`prepared_data`), made once
+    per process; None for an assignment without the course's data and loader."""
+    data = Path(course_root) / "mnist_data" / "mnist.npz"
+    loader = Path(master_folder) / "mnist_loader.py"
+    return prepared_data(data, loader) if data.is_file() and loader.is_file() else None
+
+
 class _KernelLost(Exception):
     """The kernel died or stopped answering while running a cell."""
 
@@ -266,9 +274,8 @@ class GuardedExecute(Execute):
             return
         check_sandbox(self.bwrap)  # raises SandboxUnavailable with what to do
         self.kernel_manager_class = ConfinedKernelManager
-        data = Path(CourseDirectory(config=self.config).root) / "mnist_data" / "mnist.npz"
-        loader = _master_folder(self.config, resources) / "mnist_loader.py"
-        self._data_folder = prepared_data(data, loader) if data.is_file() and loader.is_file() else None
+        self._data_folder = prepared_course_data(CourseDirectory(config=self.config).root,
+                                                 _master_folder(self.config, resources))
 
     def preprocess(self, nb, resources=None, km=None):
         self._prepare_sandbox(resources)
@@ -470,6 +477,9 @@ class GradeOnErrorsOnly(NbGraderPreprocessor):
 class HideHiddenTests(NbGraderPreprocessor):
     """In feedback, show a hidden test cell's description and verdict, not its code, traceback or other output."""
 
+    verdict_only = Bool(False, help="Show a failed hidden test's verdict and points only, not its message (the "
+                                    "grading service's feedback before the deadline)").tag(config=True)
+
     def preprocess_cell(self, cell, resources, index):
         if not _is_code_grade_cell(cell):
             return cell, resources
@@ -480,5 +490,8 @@ class HideHiddenTests(NbGraderPreprocessor):
         points = cell.metadata["nbgrader"].get("points", 0)
         cell.outputs = [output for output in cell.outputs if output.output_type == "error"]
         for output in cell.outputs:
-            output.traceback = [f"Failed (0 of {points:g} points). {output.ename}: {output.evalue}".rstrip(": ")]
+            verdict = f"Failed (0 of {points:g} points)."
+            output.traceback = [verdict if self.verdict_only else f"{verdict} {output.ename}: {output.evalue}".rstrip(": ")]
+            if self.verdict_only:
+                output.ename, output.evalue = "Failed", ""
         return cell, resources

@@ -115,27 +115,38 @@ class SafeExchangeCollect(ExchangeCollect):
 
     def do_copy(self, src, dest, log=None):
         student = os.path.basename(os.path.dirname(dest))  # submitted/<student>/<assignment>
-        problem = student_id_problem(student)
-        if problem:
-            self.log.error("Not collected: %s", problem)
-            return
-        if self.check_owner and not made_by(src, student):
-            self.log.error("Not collected: %s was made by another account than %s's, so it is not their submission",
-                           shown(os.path.basename(src)), student)
-            return
-        arrived = arrival(src)
-        for line in copy_plain_files(src, dest, Intake(parent=self).max_notebook_bytes):
-            self.log.warning("Skipped in %s's submission: %s", student, line)
-        stamp = Path(dest) / "timestamp.txt"
-        try:
-            claimed = parse_utc(stamp.read_text()[:100].strip()) if stamp.exists() else None
-        except (ValueError, OverflowError, TypeError):
-            claimed = None
-        if claimed is None or claimed.replace(tzinfo=None) < arrived - ARRIVAL_SLACK:
-            self.log.warning("%s's submission says it was made at %s, but its files arrived at %s: it is dated then",
-                             student, shown(str(claimed)), arrived)
-            stamp.write_text(f"{arrived:%Y-%m-%d %H:%M:%S.%f} UTC")
-            os.chmod(stamp, 0o644)
+        collect_submission(src, dest, student, self.log, Intake(parent=self).max_notebook_bytes, self.check_owner)
+
+
+def collect_submission(src, dest, student, log, max_file_bytes, check_owner=True):
+    """Copy ``student``'s submission folder ``src`` of the exchange into ``dest`` as data; return whether it was.
+
+    Not collected (and logged): a student id that is not one, or (with ``check_owner``) a folder made by another
+    account. The copy holds plain files only (see `copy_plain_files`), and its ``timestamp.txt`` is never earlier
+    than when the files arrived.
+    """
+    problem = student_id_problem(student)
+    if problem:
+        log.error("Not collected: %s", problem)
+        return False
+    if check_owner and not made_by(src, student):
+        log.error("Not collected: %s was made by another account than %s's, so it is not their submission",
+                  shown(os.path.basename(src)), student)
+        return False
+    arrived = arrival(src)
+    for line in copy_plain_files(src, dest, max_file_bytes):
+        log.warning("Skipped in %s's submission: %s", student, line)
+    stamp = Path(dest) / "timestamp.txt"
+    try:
+        claimed = parse_utc(stamp.read_text()[:100].strip()) if stamp.exists() else None
+    except (ValueError, OverflowError, TypeError):
+        claimed = None
+    if claimed is None or claimed.replace(tzinfo=None) < arrived - ARRIVAL_SLACK:
+        log.warning("%s's submission says it was made at %s, but its files arrived at %s: it is dated then",
+                    student, shown(str(claimed)), arrived)
+        stamp.write_text(f"{arrived:%Y-%m-%d %H:%M:%S.%f} UTC")
+        os.chmod(stamp, 0o644)
+    return True
 
 
 class SafeExchangeReleaseFeedback(ExchangeReleaseFeedback):
