@@ -99,6 +99,7 @@ def main(argv=None):
     # Ctrl-C finishes the students being graded (see grading.py), even where the shell that started
     # this command ignores SIGINT, as a script's background jobs do.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_as_interrupted)  # SIGTERM (a scheduler, systemd) stops it as Ctrl-C does
     if arguments.command == "hub":
         from mnistkit.hub import machine
         from mnistkit.hub.running import serve
@@ -159,6 +160,10 @@ def main(argv=None):
               "--skip-graded to grade the rest.", file=sys.stderr)
         return 130
     return 0
+
+
+def _stop_as_interrupted(*_):
+    raise KeyboardInterrupt
 
 
 def _extend(course, arguments):

@@ -27,7 +27,7 @@ from mnistkit.gradebook import export_grades, manual_grading, record_zero, recon
 from mnistkit.intake import Intake, submission_stamp, take_in
 from mnistkit.nbgrader_plugins import LOG_PREFIX
 from mnistkit.records import Outcome, load_outcomes, refused_folders, submitted_students
-from mnistkit.sandbox.box import THREAD_VARIABLES
+from mnistkit.sandbox.box import THREAD_VARIABLES, remove_leftovers
 
 
 # ---------------------------------------------------------------------------
@@ -237,6 +237,7 @@ def grade_class(course, assignment=None, students=None, workers=None, skip_grade
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
+            remove_leftovers()  # the boxes of a worker that was killed (on a cluster, each node's next run does it)
 
     for name in chosen_assignments:
         settle(course, name)  # extensions and penalties as they stand, before grades.csv

@@ -35,6 +35,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from mnistkit.course import Course
 from mnistkit.sandbox import ConfinedKernelManager, FdPassingKernelManager, Limits, check_sandbox, prepared_data
 from mnistkit.tests_process import Serving, TestsKernel, run_with_student_serving, socket_pair
 
@@ -147,7 +148,8 @@ def prepared_course_data(course_root, master_folder):
     per process; None for an assignment without the course's data and loader."""
     data = Path(course_root) / "mnist_data" / "mnist.npz"
     loader = Path(master_folder) / "mnist_loader.py"
-    return prepared_data(data, loader) if data.is_file() and loader.is_file() else None
+    store = Path(course_root) / Course.OUTCOMES / ".course-data"  # class data, beside the kit's grading records
+    return prepared_data(data, loader, store) if data.is_file() and loader.is_file() else None
 
 
 class _KernelLost(Exception):

@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,9 @@ from mnistkit.hub import machine
 from mnistkit.hub.roster import load_roster
 from mnistkit.hub.running import running_hub
 from mnistkit.local_servers import free_port
-from mnistkit.simulated.students import PART1, PART2, SEED_CROSS_ENTROPY, SimulatedStudent, build_submission
+from mnistkit.simulated.students import (
+    BACKWARD_SUMMING, PART1, PART2, SEED_CROSS_ENTROPY, SimulatedStudent, build_submission,
+)
 from pages import KERNEL_IDLE, grade_by_hand, laid_out_formulas, open_submission, requests_leaving
 
 ROSTER_FILE = Path(__file__).with_name("hub_roster.toml")
@@ -69,6 +72,14 @@ class Hub:
         return subprocess.run(list(map(str, command)), user=entry.pw_uid, group=entry.pw_gid,
                               extra_groups=os.getgrouplist(account, entry.pw_gid), env=environment,
                               cwd=cwd or entry.pw_dir, capture_output=True, text=True)
+
+    def start_as(self, account, *command, cwd, output):
+        """Start ``command`` as ``account`` (as `run_as` does), writing to the file ``output``; its process."""
+        entry = pwd.getpwnam(account)
+        environment = {"PATH": os.environ["PATH"], "HOME": entry.pw_dir, "USER": account, "LANG": "C.UTF-8"}
+        return subprocess.Popen(list(map(str, command)), user=entry.pw_uid, group=entry.pw_gid,
+                                extra_groups=os.getgrouplist(account, entry.pw_gid), env=environment, cwd=cwd,
+                                stdout=output, stderr=subprocess.STDOUT)
 
     def login(self, browser, name):
         """A tab of a fresh browser context, logged in as ``name`` through the hub's login page (close its context)."""
@@ -405,6 +416,44 @@ def test_part_2_follows_release_to_feedback(hub, tabs):
     seen = fetch_feedback(student, STUDENT_A, PART2)
     TIMES["part 2: collect, grade, release and fetch one student's feedback"] = time.perf_counter() - started
     assert f"{PART2} (Score: 25.0 / 25.0)" in seen
+    print("\n" + "\n".join(f"{what}: {seconds:.1f} s" for what, seconds in TIMES.items()))
+
+
+def test_the_grading_service_gives_a_student_feedback_before_the_deadline(hub, tabs):
+    """The course account runs python -m mnistkit serve; a student's submission of part 2 is graded as it arrives and
+    its feedback is in their Assignments list; a folder a classmate made in their name is refused."""
+    folder = hub.course_directory(SECTION_A)
+    log_path = Path(tempfile.mkdtemp(prefix="mnistkit-service-log-")) / "service.log"
+    inbound = hub.root / "exchange" / SECTION_A.course_id / "inbound"
+    with open(log_path, "w") as log:
+        service = hub.start_as(SECTION_A.grader, sys.executable, "-m", "mnistkit", "serve", cwd=folder, output=log)
+        try:
+            wait_for(lambda: "Grading service of" in log_path.read_text(), "the service started")
+            student = tabs.as_(hub, STUDENT_B)
+            hand_in(student, hub, STUDENT_B, SimulatedStudent(STUDENT_B, "sums its gradients", assignment=PART2,
+                                                              answers={"backward": BACKWARD_SUMMING}))
+            forged = hub.run_as(STUDENT_C, sys.executable, "-c", "import os, sys; os.mkdir(sys.argv[1])",
+                                inbound / f"{STUDENT_B}+{PART2}+2026-12-01 10:00:00.000000 UTC+forged")
+            assert forged.returncode == 0, forged.stderr
+            started = time.perf_counter()
+            pages = []  # what B sees each time they fetch: first the page saying it waits, then the feedback
+
+            def graded_feedback_fetched():
+                pages.append(fetch_feedback(student, STUDENT_B, PART2))
+                return "graded in" in pages[-1]
+
+            wait_for(graded_feedback_fetched, f"{STUDENT_B}'s feedback from the service")
+            seen = pages[-1]
+            TIMES["part 2: the service's feedback, from hand-in to fetched"] = time.perf_counter() - started
+        finally:
+            service.terminate()
+            service.wait(60)
+    said = log_path.read_text()
+    graded = re.search(rf"graded: {STUDENT_B}'s {PART2}, ([\d.]+) of 25 ", said)
+    assert graded, said[-3000:]
+    assert f"{PART2} (Score: {float(graded.group(1)):.1f} / 25.0)" in seen and float(graded.group(1)) < 25
+    assert "Feedback from the course's grading service" in seen and "attempt 1 of the 3 graded in any 24 hours" in seen
+    assert "made by another account than" in said and f"{STUDENT_B}'s" in said
     print("\n" + "\n".join(f"{what}: {seconds:.1f} s" for what, seconds in TIMES.items()))
 
 

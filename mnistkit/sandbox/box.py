@@ -38,6 +38,8 @@ INSIDE_HANDED_IN = "/opt/handed-in"  # the read-only scratch copy the home is fi
 INSIDE_DATA = "/opt/mnist-data"
 INSIDE_KIT = "/opt/mnistkit"
 KIT_FOLDER = Path(mnistkit.__file__).resolve().parent
+BOX_PREFIX = "mnistkit-box-"  # a box's folder in the temp folder: mnistkit-box-<grading process>-<random>
+CGROUP_PREFIX = "box-"  # its pids cgroup: box-<grading process>-<random>
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # The channel folder is on the grader's disk and holds a connection file and sockets (a few hundred bytes):
@@ -145,7 +147,8 @@ class KernelBox:
         self.bwrap = check_sandbox(bwrap)
         self.limits = limits
         self.data_folder = data_folder
-        self.root = Path(tempfile.mkdtemp(prefix="mnistkit-box-"))  # private to the grader (0700)
+        _leftovers_removed_once()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{BOX_PREFIX}{os.getpid()}-"))  # private to the grader (0700)
         self.channels = self.root / "channels"  # connection file and sockets, same path inside and out
         for name in ("channels", "home", "tmp"):
             (self.root / name).mkdir()
@@ -162,7 +165,7 @@ class KernelBox:
         if parent is None:
             return None
         try:
-            group = parent / f"box-{uuid.uuid4().hex[:12]}"
+            group = parent / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
             group.mkdir(parents=True)
             (group / "pids.max").write_text(str(self.limits.processes))
             return group
@@ -246,32 +249,120 @@ class KernelBox:
                     time.sleep(0.02)
 
 
-_data_folders = {}  # course data file -> this process's verified, prepared copy
+_data_folders = {}  # (course data file, loader) -> the verified, prepared folder this process uses
+
+MANIFEST = "SHA256SUMS"  # the prepared folder's own files and their hashes, written last
 
 
-def prepared_data(course_data, loader_path):
-    """A folder holding the verified course data and its float cache, made by this (trusted) process.
+def prepared_data(course_data, loader_path, store):
+    """A folder holding the verified course data and its float cache, made once per course, in ``store``.
 
-    Kernels mount it read-only. It is made once per grading process from ``course_data``
-    (``mnist.npz``), verified by the course's own loader module at ``loader_path``, so nothing a
-    kernel wrote before (a poisoned cache, a changed file) can reach the next one.
+    Kernels mount it read-only. It is made by a trusted grading process from ``course_data``
+    (``mnist.npz``), verified by the course's own loader module at ``loader_path``, in a folder named
+    after the hash of both: every later grading process, on this machine or on a cluster node that
+    sees the course, uses it after checking its files against the hashes written with it, so that
+    nothing changed since (a changed file, a copy cut short) reaches a kernel. A folder that does not
+    match is made again.
     """
+    import hashlib
+
     key = (str(course_data), str(loader_path))
     if key not in _data_folders:
-        import importlib.util
-        import multiprocessing.util
+        digest = hashlib.sha256(Path(course_data).read_bytes() + Path(loader_path).read_bytes()).hexdigest()[:24]
+        store = Path(store)
+        folder = store / digest
+        if not _matches_manifest(folder):
+            store.mkdir(parents=True, exist_ok=True)
+            with open(store / f".{digest}.lock", "a") as lock:
+                try:
+                    import fcntl
 
-        spec = importlib.util.spec_from_file_location("_course_mnist_loader", loader_path)
-        loader = importlib.util.module_from_spec(spec)
-        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing new in source/
-        try:
-            spec.loader.exec_module(loader)
-        finally:
-            sys.dont_write_bytecode = writes_bytecode
-        folder = Path(tempfile.mkdtemp(prefix="mnistkit-data-"))
-        folder.chmod(0o755)
-        loader.prepare(folder, source=course_data)
-        # Removed when this process exits, a pool's worker process too (atexit does not run there).
-        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=10)
+                    fcntl.flock(lock, fcntl.LOCK_EX)  # another process preparing it: wait for it
+                except OSError:
+                    pass  # a filesystem without locks: at worst two processes prepare it
+                if not _matches_manifest(folder):
+                    _prepare(folder, course_data, loader_path)
         _data_folders[key] = folder
     return _data_folders[key]
+
+
+def _prepare(folder, course_data, loader_path):
+    """Prepare the data into a fresh folder beside ``folder``, write its manifest, and put it in place."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_course_mnist_loader", loader_path)
+    loader = importlib.util.module_from_spec(spec)
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing new in source/
+    try:
+        spec.loader.exec_module(loader)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+    partial = folder.with_name(f".{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        partial.mkdir(mode=0o755)
+        loader.prepare(partial, source=course_data)
+        lines = [f"{_file_hash(path)}  {path.relative_to(partial)}" for path in sorted(partial.rglob("*"))
+                 if path.is_file()]
+        (partial / MANIFEST).write_text("\n".join(lines) + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)  # one that no longer matches its manifest
+        os.rename(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _file_hash(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(2**22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _matches_manifest(folder):
+    """Whether ``folder`` holds exactly the files of its manifest, each with its hash."""
+    try:
+        expected = dict(reversed(line.split("  ", 1)) for line in (folder / MANIFEST).read_text().splitlines())
+        present = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()} - {MANIFEST}
+        return present == set(expected) and all(_file_hash(folder / name) == digest
+                                                for name, digest in expected.items())
+    except (OSError, ValueError):
+        return False
+
+
+# Leftovers: a grading process killed (SIGKILL, a crash) cannot remove its kernels' boxes. Their folders
+# and cgroups are named after the process that made them, and the next grading process removes those of
+# processes that are gone.
+
+
+def _owner_is_gone(name, prefix):
+    """Whether ``name`` (``<prefix><pid>-...``) was made by a process that no longer runs."""
+    pid = name[len(prefix):].split("-", 1)[0]
+    return pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists()
+
+
+def remove_leftovers():
+    """Remove the boxes (folders in the temp folder, pids cgroups) left by grading processes that are gone;
+    return how many."""
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{BOX_PREFIX}*"):
+        if path.is_dir() and not path.is_symlink() and _owner_is_gone(path.name, BOX_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    groups = _pids_cgroup_root()
+    if groups is not None and groups.is_dir():
+        for group in groups.glob(f"{CGROUP_PREFIX}*"):
+            if _owner_is_gone(group.name, CGROUP_PREFIX):
+                try:
+                    group.rmdir()  # only when no process is left in it
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+@lru_cache(maxsize=None)
+def _leftovers_removed_once():
+    return remove_leftovers()
