@@ -8,10 +8,12 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
-import tempfile
 from pathlib import Path
+
+from mnistkit.leftovers import new_folder
 
 POSTGRES_INSTALL = "/usr/lib/postgresql"
 
@@ -41,22 +43,27 @@ class PostgresServer:
 
     def __init__(self, database="gradebook"):
         self.database, self.port, self.bin = database, free_port(), postgres_bin()
-        self.folder = Path(tempfile.mkdtemp(prefix="mnistkit-postgres-"))
+        self.folder = new_folder("mnistkit-postgres-")  # a killed run's is removed by the next server's start
         self.user = None  # run as whoever runs this, unless that is root
         if os.geteuid() == 0:
             known = {entry.pw_name: entry for entry in pwd.getpwall()}
             self.user = known.get("postgres") or known["nobody"]
         self.url = f"postgresql+psycopg://grader:grader@127.0.0.1:{self.port}/{database}"
 
-    def _run(self, *command, detaching=False):
-        prefix = []
-        if self.user:  # drop to the unprivileged user, keeping nothing of root's
-            prefix = ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups"]
-        # A server started in the background keeps any pipe it inherits open: give it none.
-        output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if detaching else {"capture_output": True}
-        environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "PGPASSWORD": "grader"}
-        return subprocess.run([*prefix, *map(str, command)], check=True, text=True, cwd=self.folder,
-                              env=environment, stdin=subprocess.DEVNULL, **output)
+    def _prefix(self, death_signal=None):
+        """What runs a command as the server's user (as root: dropping to it, keeping nothing of root's); with
+        ``death_signal``, the command gets that signal when the process that started it dies, even by SIGKILL."""
+        if not self.user:
+            return ["setpriv", f"--pdeathsig={death_signal}"] if death_signal else []
+        return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups",
+                *([f"--pdeathsig={death_signal}"] if death_signal else [])]
+
+    def _environment(self):
+        return {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "PGPASSWORD": "grader"}
+
+    def _run(self, *command):
+        return subprocess.run([*self._prefix(), *map(str, command)], check=True, text=True, cwd=self.folder,
+                              env=self._environment(), stdin=subprocess.DEVNULL, capture_output=True)
 
     def start(self):
         if self.user:
@@ -68,14 +75,21 @@ class PostgresServer:
         data = self.folder / "data"
         self._run(self.bin / "initdb", "-D", data, "-U", "grader", "--auth=scram-sha-256", f"--pwfile={password}",
                   "-E", "UTF8", "--no-instructions")
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        try:
-            self._run(self.bin / "pg_ctl", "-D", data, "-o", options, "-l", self.folder / "server.log", "-w", "start",
-                      detaching=True)
-        except subprocess.CalledProcessError as error:
-            log = self.folder / "server.log"
-            error.stderr = log.read_text()[-2000:] if log.exists() else ""
-            raise
+        # The server is this process's child, not a daemon (as pg_ctl would make it): it stops (a fast shutdown)
+        # when whoever started it dies, so a test run that is killed leaves no server behind.
+        self._log = open(self.folder / "server.log", "w")
+        self._server = subprocess.Popen(
+            [*self._prefix(death_signal="INT"), str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port),
+             "-k", str(self.folder), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+            cwd=self.folder, env=self._environment(), stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT)
+        import time
+
+        deadline = time.monotonic() + 120
+        while subprocess.run([self.bin / "pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-q"]).returncode:
+            if self._server.poll() is not None or time.monotonic() > deadline:
+                raise subprocess.CalledProcessError(1, "postgres", stderr=(self.folder / "server.log").read_text()[-2000:])
+            time.sleep(0.1)
         self.new_database(self.database)
         return self
 
@@ -85,8 +99,16 @@ class PostgresServer:
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def stop(self):
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-            self._run(self.bin / "pg_ctl", "-D", self.folder / "data", "-m", "fast", "-w", "stop")
+        server = getattr(self, "_server", None)
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGINT)  # a fast shutdown
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self):
@@ -98,6 +120,13 @@ class PostgresServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _die_with_parent():
+    """In a child before it runs its program: SIGTERM it when the process that started it dies, even by SIGKILL."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 @contextlib.contextmanager
@@ -133,15 +162,17 @@ def jupyter_lab_server(root, timeout=180):
     import requests
 
     port, token = free_port(), secrets.token_hex(16)
-    with tempfile.TemporaryDirectory(prefix="jupyter-home-") as home:
-        environment = {**os.environ, "HOME": home, "JUPYTER_CONFIG_DIR": f"{home}/.jupyter",
+    home = new_folder("mnistkit-jupyter-home-")
+    try:
+        environment = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": f"{home}/.jupyter",
                        "JUPYTERLAB_WORKSPACES_DIR": f"{home}/workspaces", "JUPYTER_RUNTIME_DIR": f"{home}/runtime"}
         log = open(Path(home) / "server.log", "w+")
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
              "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         address = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
@@ -164,3 +195,5 @@ def jupyter_lab_server(root, timeout=180):
                 os.killpg(server.pid, 9)
                 server.wait()
             log.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

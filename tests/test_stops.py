@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mnistkit.leftovers import remove_stale
 from mnistkit.records import load_outcomes
 from mnistkit.sandbox.box import BOX_PREFIX, remove_leftovers
 from mnistkit.simulated.students import PART1, SimulatedStudent, submit
@@ -102,3 +103,42 @@ def _a_finished_process():
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+SERVERS = """
+import sys, time
+from mnistkit.local_servers import PostgresServer, jupyter_lab_server
+with PostgresServer() as database, jupyter_lab_server(sys.argv[1]) as (address, _):
+    print(database._server.pid, database.port, address, database.folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_servers_the_tests_start_stop_when_the_test_run_is_killed(tmp_path):
+    import requests
+
+    from mnistkit.local_servers import postgres_bin
+
+    run = subprocess.Popen([sys.executable, "-c", SERVERS, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        pid, port, address, folder = run.stdout.readline().split()
+    finally:
+        run.kill()  # as a test run stopped by a timeout is
+        run.wait()
+
+    def refused():
+        try:
+            requests.get(address, timeout=2)
+            return False
+        except requests.ConnectionError:
+            return True
+
+    deadline = time.monotonic() + 120
+    while Path(f"/proc/{pid}").exists() or not refused():
+        assert time.monotonic() < deadline, "a server outlived the run that started it"
+        time.sleep(0.2)
+    ready = subprocess.run([postgres_bin() / "pg_isready", "-h", "127.0.0.1", "-p", port], capture_output=True)
+    assert ready.returncode != 0
+    # What they left in the temp folder goes when the next one starts.
+    remove_stale("mnistkit-postgres-"), remove_stale("mnistkit-jupyter-home-")
+    assert not Path(folder).exists() and not list(TEMP.glob(f"mnistkit-jupyter-home-{run.pid}-*"))

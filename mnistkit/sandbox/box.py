@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import mnistkit
+from mnistkit.leftovers import owner_is_gone, remove_stale
 
 INSIDE_HOME = "/home/student"
 INSIDE_WORK = f"{INSIDE_HOME}/submission"
@@ -333,28 +334,18 @@ def _matches_manifest(folder):
 
 
 # Leftovers: a grading process killed (SIGKILL, a crash) cannot remove its kernels' boxes. Their folders
-# and cgroups are named after the process that made them, and the next grading process removes those of
-# processes that are gone.
-
-
-def _owner_is_gone(name, prefix):
-    """Whether ``name`` (``<prefix><pid>-...``) was made by a process that no longer runs."""
-    pid = name[len(prefix):].split("-", 1)[0]
-    return pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists()
+# and cgroups are named after the process that made them (`mnistkit.leftovers`), and the next grading
+# process removes those of processes that are gone.
 
 
 def remove_leftovers():
     """Remove the boxes (folders in the temp folder, pids cgroups) left by grading processes that are gone;
     return how many."""
-    removed = 0
-    for path in Path(tempfile.gettempdir()).glob(f"{BOX_PREFIX}*"):
-        if path.is_dir() and not path.is_symlink() and _owner_is_gone(path.name, BOX_PREFIX):
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
+    removed = remove_stale(BOX_PREFIX)
     groups = _pids_cgroup_root()
     if groups is not None and groups.is_dir():
         for group in groups.glob(f"{CGROUP_PREFIX}*"):
-            if _owner_is_gone(group.name, CGROUP_PREFIX):
+            if owner_is_gone(group.name, CGROUP_PREFIX):
                 try:
                     group.rmdir()  # only when no process is left in it
                     removed += 1
