@@ -16,6 +16,15 @@ Two kinds of shared code are not evidence and are removed before comparing (as M
 base file and ``-m`` option do): the released template (signatures, docstrings, the stub's
 ``raise NotImplementedError()``), and any fingerprint that appears in more than
 ``common_share`` of the class, which is what the short obvious solutions look like.
+
+Not every pair is compared: as MOSS does, an index from each fingerprint to the submissions that
+have it gives the candidate pairs, and only those are compared (`candidate_pairs`). No pair is
+missed: a submission's share can reach the threshold only through fingerprints that cover that
+much of its code, and each occurrence of a fingerprint covers at most ``k`` characters, so a pair
+sharing none of the fingerprints that remain after leaving out the submission's most widespread
+ones (as many as cannot reach the threshold on their own) cannot be flagged (a prefix filter, as
+in set-similarity joins). The flagged pairs and their shares are exactly those of comparing every
+pair (`tests/test_similarity.py`).
 """
 
 import io
@@ -102,11 +111,12 @@ def _fingerprint(name, code, boilerplate):
                            boilerplate=boilerplate, language="python", fp=io.StringIO(code))
 
 
-def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE):
+def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE, exhaustive=False):
     """Every pair of ``assignment``'s submissions whose similarity is at least ``threshold``, most similar first.
 
     Returns ``(pairs, notes)``: `SimilarPair` s, and sentences about submissions left out
-    (unreadable, or with no code of their own beyond the template).
+    (unreadable, or with no code of their own beyond the template). Only the candidate pairs of the
+    fingerprint index are compared, unless ``exhaustive`` (every pair: the same result, slower).
     """
     import numpy as np
     from copydetect import compare_files
@@ -127,7 +137,9 @@ def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_S
 
     pairs = []
     compared = sorted(student for student in prints if student not in empty)
-    for a, b in itertools.combinations(compared, 2):
+    to_compare = itertools.combinations(compared, 2) if exhaustive or threshold <= 0 else \
+        candidate_pairs({student: prints[student] for student in compared}, threshold)
+    for a, b in to_compare:
         _, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         if max(share_a, share_b) < threshold:
             continue
@@ -137,3 +149,31 @@ def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_S
     pairs.sort(key=lambda pair: (-pair.similarity, pair.student_a, pair.student_b))
     return pairs, notes
 
+
+
+def candidate_pairs(prints, threshold):
+    """The pairs ``(a, b)`` (``a < b``) of ``prints`` (``{student: CodeFingerprint}``) that may reach ``threshold``.
+
+    Student ``a``'s share of a pair is the part of its code (``token_coverage`` characters) that
+    the shared fingerprints cover; each occurrence covers at most ``k`` characters, so a share of
+    at least ``threshold`` needs shared occurrences ``>= threshold * token_coverage / k``. Leaving
+    out ``a``'s most widespread fingerprints while their occurrences stay below that, any pair ``a``
+    can be flagged in shares one of the rest: only those are looked up in the index.
+    """
+    from collections import defaultdict
+
+    holders = defaultdict(list)  # fingerprint -> the students who have it
+    for student, fingerprint in prints.items():
+        for value in fingerprint.hashes:
+            holders[value].append(student)
+    candidates = set()
+    for student, fingerprint in prints.items():
+        needed = threshold * fingerprint.token_coverage / fingerprint.k
+        left_out = 0
+        for value in sorted(fingerprint.hashes, key=lambda value: (-len(holders[value]), value)):
+            occurrences = len(fingerprint.hash_idx[value])
+            if left_out + occurrences < needed:
+                left_out += occurrences  # these alone cannot reach the threshold
+                continue
+            candidates.update((min(student, other), max(student, other)) for other in holders[value] if other != student)
+    return sorted(candidates)

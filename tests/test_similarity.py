@@ -50,3 +50,37 @@ def test_a_submission_without_code_of_its_own_or_unreadable_is_noted_not_compare
     assert pairs == []
     assert "garbled: mnist_numpy.ipynb could not be read (NotJSONError); not compared." in notes
     assert "No code of their own beyond the template (not compared): blank." in notes
+
+
+def _flagged(course, assignment, exhaustive):
+    pairs, notes = similar_pairs(course, assignment, exhaustive=exhaustive)
+    return [(p.student_a, p.student_b, p.similarity_a, p.similarity_b, p.marked_a, p.marked_b) for p in pairs], notes
+
+
+def _catalogue_course(folder, module):
+    course = new_course(folder)
+    for entry in module.VALID + module.MISTAKES + module.TAMPERING + module.CRASHES:
+        student = entry[0] if isinstance(entry, tuple) else entry
+        if student.raw is None and student.filename is None:
+            submit(course, student)
+    return course
+
+
+@pytest.mark.parametrize("kind", ["independent and copies", "200 of mixed authors", "catalogue of part 1",
+                                  "catalogue of part 2"])
+def test_the_fingerprint_index_flags_exactly_what_comparing_every_pair_flags(course, tmp_path, kind):
+    from mnistkit.simulated import mnist_mlp_students, mnist_numpy_students
+    from mnistkit.simulated.independent_students import mixed_authors_class
+    from mnistkit.simulated.students import PART2
+
+    assignment = PART1
+    if kind == "200 of mixed authors":
+        course = new_course(tmp_path / "mixed")
+        for student in mixed_authors_class(200):
+            submit(course, student)
+    elif kind.startswith("catalogue"):
+        module, assignment = (mnist_numpy_students, PART1) if kind.endswith("1") else (mnist_mlp_students, PART2)
+        course = _catalogue_course(tmp_path / "catalogue", module)
+    indexed, every = _flagged(course, assignment, exhaustive=False), _flagged(course, assignment, exhaustive=True)
+    assert indexed == every
+    assert indexed[0]  # something is flagged: the comparison is not vacuous

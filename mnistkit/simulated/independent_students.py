@@ -442,3 +442,17 @@ COPIERS = [
 
 SIMILARITY_CLASS = INDEPENDENT + [copier for copier, _ in COPIERS]
 COPIED_PAIRS = {frozenset((copier.student_id, source)) for copier, source in COPIERS}
+
+
+def mixed_authors_class(size, seed=0):
+    """``size`` students, each with every function of part 1 written by one of the six authors (drawn at random,
+    no two students alike): a large class for timing the similarity check."""
+    import itertools
+    import random
+
+    authors = [student.answers for student in INDEPENDENT]
+    cells = list(authors[0])
+    choices = random.Random(seed).sample(list(itertools.product(range(len(authors)), repeat=len(cells))), size)
+    return [Student(f"student{number:04d}", "mixed authors",
+                    answers={cell: authors[author][cell] for cell, author in zip(cells, choice)})
+            for number, choice in enumerate(choices)]
