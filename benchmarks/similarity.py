@@ -1,6 +1,6 @@
 """How well the similarity check separates copies from independent work, and what it costs for a large class.
 
-    python -m benchmarks.similarity [--class-size 200]
+    python -m benchmarks.similarity [--class-size 200 --class-size 2000 --class-size 10000] [--exhaustive-up-to 2000]
 
 1. The class of `mnistkit.simulated.independent_students` (six independent authors, two
    disguised copies): every pair's similarity, with and without leaving out the code much of the
@@ -8,14 +8,19 @@
    pairs by that tool too, for comparison.
 2. Both catalogues of simulated students (each student is the reference solution with one
    thing changed, so they are copies of one reference): how many pairs are flagged.
-3. A class of ``--class-size`` submissions, each made of one author's version of every function
-   (picked at random from the six): the time of the whole check, from reading the notebooks to
-   the marked-up pairs.
+3. Classes of ``--class-size`` submissions: the time of the whole check, from reading the notebooks
+   to the marked-up pairs, with the fingerprint index and (up to ``--exhaustive-up-to``) comparing
+   every pair. Up to 1,296 students (every choice at most once), each function is one author's
+   version, picked at random from the six; a larger class has, besides, a line of each student's
+   own between every two statements (so that two students share what two authors' versions
+   share, as independent students do), and one student in a hundred copies a classmate's notebook.
 """
 
 import argparse
 import itertools
 import tempfile
+import random
+import resource
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +28,9 @@ from pathlib import Path
 from mnistkit.course import new_course
 from mnistkit.similarity import THRESHOLD, class_code, similar_pairs
 from mnistkit.simulated import mnist_mlp_students, mnist_numpy_students
-from mnistkit.simulated.independent_students import COPIED_PAIRS, INDEPENDENT, SIMILARITY_CLASS, mixed_authors_class
+from mnistkit.simulated.independent_students import (
+    COPIED_PAIRS, INDEPENDENT, SIMILARITY_CLASS, Student, mixed_authors_class,
+)
 from mnistkit.simulated.students import PART1, PART2, submit
 
 
@@ -66,22 +73,66 @@ def _catalogues(course):
               f"{len(pairs)} flagged (all are the reference solution with one change: copies of one another)")
 
 
-def _large_class(course, size):
-    for student in mixed_authors_class(size):
-        submit(course, student)
+def _with_own_lines(code, generator):
+    """``code`` with a statement of the student's own between every two statements (an assignment of a random
+    number to an unused name): code in which no two students share more than the authors' lines."""
+    import ast
+
+    tree = ast.parse(code)
+
+    def own():
+        return ast.parse(f"_{generator.randrange(10**6)} = {generator.randrange(10**9)} * {generator.randrange(10**9)}").body[0]
+
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and not isinstance(node, ast.Module):
+                setattr(node, name, [statement for original in block for statement in (own(), original)])
+    return ast.unparse(tree)
+
+
+def _submit_class(course, size, seed=0):
+    """``size`` students: each function by one of the six authors, each student with lines of their own; one in
+    a hundred copies a classmate's whole notebook."""
+    authors = [student.answers for student in INDEPENDENT]
+    generator = random.Random(seed)
+    made = []
+    for number in range(size):
+        if made and number % 100 == 99:
+            answers = generator.choice(made)  # a copy
+        else:
+            answers = {cell: _with_own_lines(generator.choice(authors)[cell], generator) for cell in authors[0]}
+        made.append(answers)
+        submit(course, Student(f"student{number:05d}", "mixed authors, lines of their own", answers=answers))
+
+
+def _large_class(folder, size, exhaustive_up_to):
+    """The whole check's time on ``size`` submissions; comparing every pair too, up to ``exhaustive_up_to``."""
+    course = new_course(folder)
+    if size <= 1296:  # every choice of authors at most once: the class of 200 the README's first figures are for
+        for student in mixed_authors_class(size):
+            submit(course, student)
+        kind = "mixed authors"
+    else:
+        _submit_class(course, size)
+        kind = "mixed authors with lines of their own, 1% copies"
     pair_count = size * (size - 1) // 2
-    for exhaustive in (True, False):
+    for exhaustive in ([True] if size <= exhaustive_up_to else []) + [False]:
         started = time.perf_counter()
         pairs, _ = similar_pairs(course, PART1, exhaustive=exhaustive)
         seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB, the whole process's peak
         how = "every pair compared" if exhaustive else "candidates from the fingerprint index"
-        print(f"{size} submissions ({pair_count} pairs), {how}: {seconds:.1f} s for the whole check; "
-              f"{len(pairs)} pairs at or above {THRESHOLD}")
+        print(f"{size} submissions ({kind}; {pair_count} pairs), {how}: {seconds:.1f} s for the whole check, "
+              f"the process's peak memory {peak:.0f} MiB so far; {len(pairs)} pairs at or above {THRESHOLD}",
+              flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--class-size", type=int, default=200)
+    parser.add_argument("--class-size", type=int, action="append", help="repeat for several (default: 200)")
+    parser.add_argument("--exhaustive-up-to", type=int, default=2000,
+                        help="also compare every pair for classes up to this size (default: 2000)")
     arguments = parser.parse_args()
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as folder:
@@ -90,7 +141,8 @@ def main():
             submit(course, student)
         _separation(course)
         _catalogues(new_course(Path(folder) / "catalogues"))
-        _large_class(new_course(Path(folder) / "large"), arguments.class_size)
+        for size in arguments.class_size or [200]:
+            _large_class(Path(folder) / f"large-{size}", size, arguments.exhaustive_up_to)
 
 
 if __name__ == "__main__":

@@ -49,11 +49,29 @@ class Course:
 
     @cached_property
     def config(self):
-        """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets ``Config``)."""
+        """nbgrader's configuration in this course, loaded as nbgrader loads it (a traitlets ``Config``): the
+        ``nbgrader_config`` files of Jupyter's configuration path (on a hub, the exchange's place), then the
+        course's own ``nbgrader_config.py`` over them."""
+        from jupyter_core.paths import jupyter_config_path
+        from traitlets.config import Application, Config
         from traitlets.config.loader import PyFileConfigLoader
 
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config = Config()
+        for loaded, _ in Application._load_config_files("nbgrader_config", path=jupyter_config_path()):
+            config.merge(loaded)
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
         config.CourseDirectory.root = str(self.root)
+        return config
+
+    def kit_config(self):
+        """A copy of `config` for the kit's own nbgrader steps (autograde, feedback, its release), with nbgrader's
+        default authenticator: they ask the hub about nobody. (A hub's settings name nbgrader's JupyterHub plugin,
+        for students' servers; it needs a user's server, and autograde would add each student to a hub group,
+        which the hub's roster keeps.)"""
+        import copy
+
+        config = copy.deepcopy(self.config)
+        config.Authenticator.plugin_class = "nbgrader.auth.NoAuthPlugin"
         return config
 
     @cached_property

@@ -51,7 +51,7 @@ def _api(course, confine=True):
         os.environ.update(ONE_THREAD)  # inherited by the kernels this worker starts
         # nbgrader's gradebook code warns about its own SQLAlchemy use on every submission; it is harmless.
         warnings.filterwarnings("ignore", message=".*not in session, add operation along")
-        config = copy.deepcopy(course.config)  # the course's own stays as the file says
+        config = course.kit_config()  # the course's own stays as the file says
         if not confine:
             config.GuardedExecute.confine = False
         _apis[(course, confine)] = NbGraderAPI(config=config)

@@ -19,12 +19,10 @@ base file and ``-m`` option do): the released template (signatures, docstrings, 
 
 Not every pair is compared: as MOSS does, an index from each fingerprint to the submissions that
 have it gives the candidate pairs, and only those are compared (`candidate_pairs`). No pair is
-missed: a submission's share can reach the threshold only through fingerprints that cover that
-much of its code, and each occurrence of a fingerprint covers at most ``k`` characters, so a pair
-sharing none of the fingerprints that remain after leaving out the submission's most widespread
-ones (as many as cannot reach the threshold on their own) cannot be flagged (a prefix filter, as
-in set-similarity joins). The flagged pairs and their shares are exactly those of comparing every
-pair (`tests/test_similarity.py`).
+missed: what the fingerprints two students share can cover of one's code is bounded from above
+by blocks of fingerprints held by the same students, and a pair whose bound is below the
+threshold for both cannot reach it. The flagged pairs and their shares are exactly those of
+comparing every pair (`tests/test_similarity.py`).
 """
 
 import io
@@ -154,26 +152,40 @@ def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_S
 def candidate_pairs(prints, threshold):
     """The pairs ``(a, b)`` (``a < b``) of ``prints`` (``{student: CodeFingerprint}``) that may reach ``threshold``.
 
-    Student ``a``'s share of a pair is the part of its code (``token_coverage`` characters) that
-    the shared fingerprints cover; each occurrence covers at most ``k`` characters, so a share of
-    at least ``threshold`` needs shared occurrences ``>= threshold * token_coverage / k``. Leaving
-    out ``a``'s most widespread fingerprints while their occurrences stay below that, any pair ``a``
-    can be flagged in shares one of the rest: only those are looked up in the index.
+    Student ``a``'s share of a pair is the part of its code (``token_coverage`` characters) covered
+    by the ``k``-character spans of the fingerprints both have. Fingerprints held by exactly the
+    same students form a block (a function copied whole is one); two students share whole blocks,
+    and the spans of a union of blocks cover at most the sum of what each block's spans cover. So
+    summing, over the blocks a pair shares, what each covers of ``a``'s code bounds ``a``'s share
+    from above: a pair is a candidate when that bound reaches the threshold for either student.
     """
+    import numpy as np
     from collections import defaultdict
 
-    holders = defaultdict(list)  # fingerprint -> the students who have it
-    for student, fingerprint in prints.items():
-        for value in fingerprint.hashes:
-            holders[value].append(student)
+    students = sorted(prints)
+    holders = defaultdict(list)  # fingerprint -> the students who have it, in order
+    for number, student in enumerate(students):
+        for value in prints[student].hashes:
+            holders[value].append(number)
+    blocks = defaultdict(list)  # the students who have them -> those fingerprints
+    for value, who in holders.items():
+        if len(who) > 1:
+            blocks[tuple(who)].append(value)
+    shared = defaultdict(list)  # student a -> [(the students of a block a is in, what the block covers of a's code)]
+    for who, values in blocks.items():
+        holding = np.asarray(who)
+        for a in who:
+            fingerprint = prints[students[a]]
+            starts = np.sort(np.concatenate([np.asarray(fingerprint.hash_idx[value]) for value in values]))
+            # The union of the spans [start, start + k): the gaps between spans are what it does not cover.
+            covered = fingerprint.k * len(starts) - np.maximum(0, fingerprint.k - np.diff(starts)).sum()
+            shared[a].append((holding, covered))
     candidates = set()
-    for student, fingerprint in prints.items():
-        needed = threshold * fingerprint.token_coverage / fingerprint.k
-        left_out = 0
-        for value in sorted(fingerprint.hashes, key=lambda value: (-len(holders[value]), value)):
-            occurrences = len(fingerprint.hash_idx[value])
-            if left_out + occurrences < needed:
-                left_out += occurrences  # these alone cannot reach the threshold
-                continue
-            candidates.update((min(student, other), max(student, other)) for other in holders[value] if other != student)
+    for a, held in shared.items():
+        bound = np.zeros(len(students))  # what the blocks a shares with each student cover of a's code, at most
+        for holding, covered in held:
+            bound[holding] += covered
+        bound[a] = 0
+        reaching = np.nonzero(bound >= threshold * prints[students[a]].token_coverage - 1e-9)[0]
+        candidates.update((students[min(a, b)], students[max(a, b)]) for b in reaching.tolist())
     return sorted(candidates)

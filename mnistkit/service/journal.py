@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     student TEXT NOT NULL,         -- a valid student id, or the shown name of a refused folder
     arrived REAL NOT NULL,         -- when its files arrived (seconds since 1970): the queue's order, the attempts
     noticed REAL NOT NULL,
-    state TEXT NOT NULL,           -- queued, grading, graded, failed, over limit, refused
+    state TEXT NOT NULL,           -- queued, grading, graded, failed, over limit, refused, collected before
     attempt INTEGER DEFAULT 0,     -- which counted attempt of the period it is (0: not counted)
     started REAL,
     finished REAL,

@@ -65,6 +65,7 @@ class Service:
         self.running = {}  # row id -> (process, started)
         self.stopping = False
         self.journal = None
+        self.first_start = False
         self._lock = None
 
     # -- starting and stopping
@@ -73,6 +74,7 @@ class Service:
         """Serve until Ctrl-C or SIGTERM (or, with ``exit_when_idle`` seconds, until nothing happened for that long)."""
         self._take_lock()
         self.journal = Journal(self.folder / "journal.db")
+        self.first_start = not self.journal.keys  # submissions collected before it are not graded again
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._recover()
@@ -151,7 +153,9 @@ class Service:
 
     def notice(self):
         """Record, collect and queue (or refuse) what is new; return how many were noticed."""
-        return self._notice_exchange() + (self._notice_submitted() if self.settings.watch_submitted else 0)
+        noticed = self._notice_exchange()
+        self.first_start = False  # the backlog found at the first start is sorted out; whatever comes next is new
+        return noticed + (self._notice_submitted() if self.settings.watch_submitted else 0)
 
     def _notice_exchange(self):
         try:
@@ -180,6 +184,10 @@ class Service:
                                  state="refused", message=problem)
                 self.say(f"{_now_words()} not graded: the exchange folder {shown(entry.name)}: {problem}")
                 continue
+            if self._collected_before(assignment, student, parts[2]):
+                self.journal.add(entry.name, "exchange", assignment, student, arrived, state="collected before",
+                                 message="collected before the service first started; not graded by it")
+                continue
             attempts = self._attempts(assignment, student, arrived, new=True)
             over = self.settings.attempts and attempts.number > self.settings.attempts
             row = self.journal.add(entry.name, "exchange", assignment, student, arrived,
@@ -199,6 +207,21 @@ class Service:
                 self.say(f"{_now_words()} queued: {student}'s {assignment} (attempt {attempts.number}), number "
                          f"{position} in the queue, expected in about {pages.duration(expected)}")
         return noticed
+
+    def _collected_before(self, assignment, student, stamp):
+        """Whether a submission found in the exchange when the service first starts in a course, made at ``stamp``
+        (its folder name's time), is one the instructor had already collected (no later than the one in
+        ``submitted/``): it is not graded again. Everything that arrives later is graded."""
+        if not self.first_start:
+            return False
+        from nbgrader.utils import parse_utc
+
+        try:
+            collected = parse_utc((self.course.folder("submitted", assignment, student) / "timestamp.txt")
+                                  .read_text()[:100].strip())
+            return parse_utc(stamp) <= collected
+        except (OSError, ValueError, OverflowError, TypeError):
+            return False
 
     def _exchange_problem(self, entry, parts, assignments):
         if len(parts) not in (3, 4):

@@ -5,7 +5,6 @@ sandboxes' ``--die-with-parent``), so a grading never outlives the service; it l
 result in ``result.json`` of its work folder, which is how the service knows it finished.
 """
 
-import copy
 import ctypes
 import json
 import os
@@ -137,7 +136,7 @@ def service_api(course, outbox, shows="tests", notice=""):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.converters import GenerateFeedback
 
-    config = copy.deepcopy(course.config)
+    config = course.kit_config()
     config.CourseDirectory.feedback_directory = str(Path(outbox).relative_to(course.root))
     preprocessors = list(config.GenerateFeedback.get("preprocessors",
                                                      GenerateFeedback.class_traits()["preprocessors"].default_value))
