@@ -48,7 +48,7 @@ def test_a_submission_without_code_of_its_own_or_unreadable_is_noted_not_compare
         submit(course, student)
     pairs, notes = similar_pairs(course, PART1)
     assert pairs == []
-    assert "garbled: mnist_numpy.ipynb could not be read (NotJSONError); not compared." in notes
+    assert "garbled: mnist_numpy.ipynb could not be read (JSONDecodeError); not compared." in notes
     assert "No code of their own beyond the template (not compared): blank." in notes
 
 
