@@ -25,6 +25,7 @@ threshold for both cannot reach it. The flagged pairs and their shares are exact
 comparing every pair (`tests/test_similarity.py`).
 """
 
+import copy
 import io
 import itertools
 import json
@@ -128,6 +129,19 @@ def _fingerprint(name, code, boilerplate):
                            boilerplate=boilerplate, language="python", fp=io.StringIO(code))
 
 
+def _without(fingerprint, boilerplate):
+    """``fingerprint`` made again with more ``boilerplate`` left out: what copydetect's `CodeFingerprint` computes
+    from the same code, without tokenizing it again (its code's tokens do not change; tokenizing is most of the
+    check's time)."""
+    from copydetect.utils import get_document_fingerprints, get_token_coverage
+
+    again = copy.copy(fingerprint)
+    again.hashes, again.hash_idx = get_document_fingerprints(fingerprint.filtered_code, fingerprint.k,
+                                                             GUARANTEE_TOKENS - NOISE_TOKENS + 1, boilerplate)
+    again.token_coverage = get_token_coverage(again.hash_idx, fingerprint.k, len(fingerprint.filtered_code))
+    return again
+
+
 def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_SHARE, exhaustive=False):
     """Every pair of ``assignment``'s submissions whose similarity is at least ``threshold``, most similar first.
 
@@ -147,7 +161,7 @@ def similar_pairs(course, assignment, threshold=THRESHOLD, common_share=COMMON_S
     counts = Counter(h for fingerprint in prints.values() for h in set(fingerprint.hashes))
     common = [h for h, count in counts.items() if count > max(2, common_share * len(prints))]
     if common:
-        prints = {student: _fingerprint(student, codes[student], template_hashes + common) for student in prints}
+        prints = {student: _without(fingerprint, template_hashes + common) for student, fingerprint in prints.items()}
     empty = sorted(student for student, fingerprint in prints.items() if len(fingerprint.hashes) == 0)
     if empty:
         notes.append(f"No code of their own beyond the template (not compared): {', '.join(empty)}.")

@@ -84,3 +84,16 @@ def test_the_fingerprint_index_flags_exactly_what_comparing_every_pair_flags(cou
     indexed, every = _flagged(course, assignment, exhaustive=False), _flagged(course, assignment, exhaustive=True)
     assert indexed == every
     assert indexed[0]  # something is flagged: the comparison is not vacuous
+
+
+def test_a_fingerprint_made_again_without_more_code_is_copydetects_own(course):
+    from mnistkit.similarity import _fingerprint, _without, class_code
+
+    codes, template, _ = class_code(course, PART1)
+    template_hashes = list(_fingerprint("template", template, None).hashes)
+    first = {student: _fingerprint(student, code, template_hashes) for student, code in codes.items()}
+    left_out = template_hashes + sorted({h for fingerprint in first.values() for h in fingerprint.hashes})[::7]
+    for student, code in codes.items():
+        again, fresh = _without(first[student], left_out), _fingerprint(student, code, left_out)
+        assert again.hashes == fresh.hashes and again.token_coverage == fresh.token_coverage
+        assert {h: list(i) for h, i in again.hash_idx.items()} == {h: list(i) for h, i in fresh.hash_idx.items()}
