@@ -163,18 +163,20 @@ class Service:
         except (FileNotFoundError, NotADirectoryError):
             return 0
         assignments = set(self.course.assignments())
-        now, noticed = time.time(), 0
+        now, noticed, arrivals = time.time(), 0, []
         for entry in entries:
             if entry.name in self.journal.keys:
                 continue
-            path = Path(entry.path)
             try:
-                arrived = arrival(path).replace(tzinfo=datetime.timezone.utc).timestamp() \
-                    if entry.is_dir(follow_symlinks=False) else os.lstat(path).st_ctime
+                arrived = arrival(Path(entry.path)).replace(tzinfo=datetime.timezone.utc).timestamp() \
+                    if entry.is_dir(follow_symlinks=False) else os.lstat(entry.path).st_ctime
             except OSError:
                 continue  # gone meanwhile
-            if now - arrived < self.settings.quiet_seconds:
-                continue  # still being written: next pass
+            if now - arrived >= self.settings.quiet_seconds:  # else still being written: next pass
+                arrivals.append((arrived, entry))
+        # In order of arrival (which no student sets; a folder's name says what its maker wants).
+        for arrived, entry in sorted(arrivals, key=lambda found: (found[0], found[1].name)):
+            path = Path(entry.path)
             noticed += 1
             parts = entry.name.split("+")
             student, assignment = (parts + ["", ""])[:2]
@@ -276,19 +278,21 @@ class Service:
 
     # -- attempts and the queue
 
-    def _attempts(self, assignment, student, arrived, new=False):
-        """Where a submission arriving at ``arrived`` stands among the student's counted attempts of the period."""
+    def _attempts(self, assignment, student, arrived, new=False, number=None):
+        """Where a submission arriving at ``arrived`` stands among the student's counted attempts of the period: every
+        counted one since ``period_hours`` before it, in whatever order they were noticed (``new``: this one too).
+        ``number`` is which attempt it is, when already counted."""
         settings = self.settings
         period = settings.period_hours * 3600
-        window = [row.arrived for row in self.journal.counted_since(assignment, student, arrived - period)
-                  if row.arrived <= arrived]
+        window = [row.arrived for row in self.journal.counted_since(assignment, student, arrived - period)]
         if new:
             window.append(arrived)
-        number = len(window)
+        used = len(window)
         next_from = None
-        if settings.attempts and number >= settings.attempts:
-            next_from = sorted(window)[number - settings.attempts] + period
-        return pages.Attempts(number, settings.attempts, settings.period_hours, next_from)
+        if settings.attempts and used >= settings.attempts:
+            next_from = sorted(window)[used - settings.attempts] + period
+        return pages.Attempts(used if number is None else number, settings.attempts, settings.period_hours, next_from,
+                              used)
 
     def _place_in_queue(self, row):
         """``(position, expected seconds)`` of a queued row: those before it in order, spread over the workers."""
@@ -340,7 +344,8 @@ class Service:
         now = time.time()
         job = worker.Job(row.id, row.assignment, row.student, str(work), copy_from and str(copy_from),
                          release=row.source != "final", arrived=row.arrived, waited=now - row.arrived,
-                         attempts=self._attempts(row.assignment, row.student, row.arrived) if row.attempt
+                         attempts=self._attempts(row.assignment, row.student, row.arrived, number=row.attempt)
+                         if row.attempt
                          else pages.Attempts(0, 0, 0), due=self._due_for(row.assignment, row.student),
                          confine=self.confine)
         self.journal.update(row.id, state="grading", started=now)

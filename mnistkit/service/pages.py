@@ -42,10 +42,11 @@ class Attempts:
     allowed: int  # per period (0: no limit)
     period_hours: float
     next_from: float = None  # when the next one can be graded, if none is left now (seconds since 1970)
+    used: int = None  # the counted attempts of the period so far (default: ``number``)
 
     @property
     def left(self):
-        return max(0, self.allowed - self.number)
+        return max(0, self.allowed - (self.number if self.used is None else self.used))
 
     def in_words(self):
         if not self.number:
