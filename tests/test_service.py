@@ -133,6 +133,15 @@ def term(tmp_path_factory):
         (inbound / "notes.txt").write_text("not a submission")
         (inbound / f"filer+{PART1}+2026-12-01 10:00:00 UTC+x").write_text("a file named as a submission")
         (inbound / f"bad id+{PART1}+2026-12-01 10:00:00 UTC+x").mkdir()
+        os.mkdir(os.fsencode(inbound) + b"/\xff+" + PART1.encode() + b"+2026-12-01 10:00:00 UTC+x")  # not text
+        (inbound / "final:1:after:2").mkdir()  # named as the service names its own rows
+        deep = inbound / f"deep+{PART1}+2026-12-02 10:00:00.000000 UTC+x"  # a thousand folders within folders
+        deep.mkdir()
+        (deep / f"{PART1}.ipynb").write_text(notebook_path(course, "release", PART1).read_text())
+        nested = str(deep)
+        for _ in range(1000):
+            nested += "/d"
+            os.mkdir(nested)
         # The burst: 50 submissions in a few seconds.
         for student_id, student in BURST[:20]:
             klass.hand_in(student_id, student)
@@ -167,7 +176,7 @@ def term(tmp_path_factory):
                              "a grading started")
         found.killed_grading = started.group(1)
         os.kill(int(started.group(2)), signal.SIGKILL)
-        wait_until(lambda: settled(course, 1 + 3 + 50 + 5 + 1), "every submission done")
+        wait_until(lambda: settled(course, 1 + 6 + 50 + 5 + 1), "every submission done")
     found.rows = rows(course)
     found.pages = {student_id: klass.fetch_feedback(student_id, PART1)
                    for student_id in ["solo", "eager", "crasher", last, *[s for s, _ in BURST[:3]]]}
@@ -178,7 +187,7 @@ def test_every_submission_is_graded_once_and_recorded(term):
     by_student = {}
     for row in term.rows:
         by_student.setdefault(row.student, []).append(row)
-    students = {"solo", "eager", "prober", "crasher", "by-hand", *[s for s, _ in BURST]}
+    students = {"solo", "eager", "prober", "deep", "crasher", "by-hand", *[s for s, _ in BURST]}
     assert students <= set(by_student)
     assert all(row.state == "graded" for s in students - {"eager", "prober"} for row in by_student[s]), \
         [(row.student, row.state, row.message) for row in term.rows if row.state != "graded"]
@@ -190,11 +199,12 @@ def test_every_submission_is_graded_once_and_recorded(term):
     assert counts == {**{s: 1 for s in students - {"eager", "prober"}}, "eager": 3, "prober": 3}
     assert term.in_flight_at_kill and not term.alive_after_kill
     assert "queued again" in term.logs[1].read_text() and "ended without a result" in term.logs[1].read_text()
+    assert "more than 8 folders deep" in "".join(log.read_text() for log in term.logs)
 
 
 def test_the_gradebook_holds_each_students_points(term):
     scores = {student: sum(cells.values()) for student, cells in read_grades(term.course, PART1).scores.items()}
-    expected = {"solo": 20, "eager": 0, "prober": 0, "by-hand": 20, "crasher": sum(CRASHER_POINTS.values()),
+    expected = {"solo": 20, "eager": 0, "prober": 0, "deep": 0, "by-hand": 20, "crasher": sum(CRASHER_POINTS.values()),
                 **{s: POINTS[work.student_id] for s, work in BURST}}
     assert scores == expected
 
@@ -251,9 +261,11 @@ def test_a_kernel_that_dies_costs_only_its_cells(term):
 
 
 def test_folders_that_are_not_submissions_are_refused_in_words(term):
-    refused = {row.key: row.message for row in term.rows if row.state == "refused"}
+    refused = {row.key.removeprefix("inbound/"): row.message for row in term.rows if row.state == "refused"}
     assert "its name is not student+assignment+time" in refused["notes.txt"]
+    assert "its name is not student+assignment+time" in refused["final:1:after:2"]
     assert "not a folder" in refused[f"filer+{PART1}+2026-12-01 10:00:00 UTC+x"]
+    assert any(key.startswith("inbound-bytes/") for key in refused)  # a name that is not text, recorded by its bytes
     assert any(key.startswith("bad id+") and "student id" in message for key, message in refused.items())
 
 

@@ -20,45 +20,94 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.utils import parse_utc
 
-from mnistkit.intake.folder import NBGRADER_FILES
+from mnistkit.intake.folder import MAX_NBGRADER_FILE_BYTES, NBGRADER_FILES
 from mnistkit.intake.rules import Intake, shown, student_id_problem
 
 CHUNK = 2**20
 
 
+MAX_DEPTH = 8  # folders within folders a submission may have; deeper ones are left out
+MAX_ENTRIES = 1000  # files and folders a submission may have; the rest are left out
+
+
 def copy_plain_files(source, destination, max_file_bytes):
-    """Copy the plain files and real folders under ``source`` into ``destination``; return what was skipped."""
+    """Copy the plain files and real folders under ``source`` into ``destination``; return what was skipped.
+
+    At most `MAX_ENTRIES` entries, `MAX_DEPTH` folders deep and four times ``max_file_bytes`` in all are copied:
+    a student's folder cannot fill the grader's disk or exhaust its stack.
+    """
     skipped = []
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-    def copy_folder(folder_descriptor, target, shown_path):
-        target.mkdir(parents=True, exist_ok=True)
-        for name in sorted(os.listdir(folder_descriptor)):
-            where = f"{shown_path}/{name}" if shown_path else name
+    budget = {"entries": MAX_ENTRIES, "bytes": 4 * max_file_bytes}
+    pending = [(os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC), Path(destination), "", 0)]
+    try:
+        while pending:  # folder by folder, not by recursion
+            folder_descriptor, target, shown_path, depth = pending.pop()
             try:
-                descriptor = os.open(name, flags, dir_fd=folder_descriptor)
-            except OSError:  # a link (ELOOP), or gone meanwhile
-                skipped.append(f"{shown(where)}: a link or unreadable")
+                target.mkdir(parents=True, exist_ok=True)
+                for name in sorted(os.listdir(folder_descriptor)):
+                    where = f"{shown_path}/{name}" if shown_path else name
+                    if budget["entries"] <= 0:
+                        skipped.append(f"{shown(where)} and what follows it: more than {MAX_ENTRIES} entries")
+                        break
+                    budget["entries"] -= 1
+                    try:
+                        descriptor = os.open(name, flags, dir_fd=folder_descriptor)
+                    except OSError:  # a link (ELOOP), or gone meanwhile
+                        skipped.append(f"{shown(where)}: a link or unreadable")
+                        continue
+                    keep_open = False
+                    try:
+                        info = os.fstat(descriptor)
+                        if stat.S_ISDIR(info.st_mode):
+                            if depth + 1 > MAX_DEPTH:
+                                skipped.append(f"{shown(where)}: a folder more than {MAX_DEPTH} folders deep")
+                            else:
+                                pending.append((descriptor, target / name, where, depth + 1))
+                                keep_open = True
+                        elif not stat.S_ISREG(info.st_mode):
+                            skipped.append(f"{shown(where)}: not a plain file")
+                        elif info.st_size > max_file_bytes:
+                            skipped.append(f"{shown(where)}: {info.st_size:,} bytes, more than a file may be")
+                        elif info.st_size > budget["bytes"]:
+                            skipped.append(f"{shown(where)}: {info.st_size:,} bytes, more than the submission may hold")
+                        else:
+                            budget["bytes"] -= info.st_size
+                            _copy_descriptor(descriptor, target / name, max_file_bytes)
+                    finally:
+                        if not keep_open:
+                            os.close(descriptor)
+            finally:
+                os.close(folder_descriptor)
+    finally:
+        for descriptor, *_ in pending:  # left open by an error
+            os.close(descriptor)
+    return skipped
+
+
+def copy_nbgrader_files(source, destination):
+    """Copy only nbgrader's own small files (`NBGRADER_FILES`) of the folder ``source`` into ``destination``, as
+    plain files of at most `MAX_NBGRADER_FILE_BYTES`, never following a link; what cannot be is left out."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        for name in NBGRADER_FILES:
+            try:
+                descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
+            except OSError:
                 continue
             try:
                 info = os.fstat(descriptor)
-                if stat.S_ISDIR(info.st_mode):
-                    copy_folder(descriptor, target / name, where)
-                elif not stat.S_ISREG(info.st_mode):
-                    skipped.append(f"{shown(where)}: not a plain file")
-                elif info.st_size > max_file_bytes:
-                    skipped.append(f"{shown(where)}: {info.st_size:,} bytes, more than a file may be")
-                else:
-                    _copy_descriptor(descriptor, target / name, max_file_bytes)
+                if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_NBGRADER_FILE_BYTES:
+                    _copy_descriptor(descriptor, destination / name, MAX_NBGRADER_FILE_BYTES)
             finally:
                 os.close(descriptor)
-
-    top = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        copy_folder(top, Path(destination), "")
     finally:
-        os.close(top)
-    return skipped
+        os.close(folder)
 
 
 def _copy_descriptor(descriptor, path, limit):

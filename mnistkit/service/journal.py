@@ -62,6 +62,11 @@ class Row:
 _COLUMNS = ", ".join(field.name for field in fields(Row))
 
 
+def _storable(text):
+    """``text`` as SQLite can store it: what a folder name held that is not text, written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Journal:
     """The service's journal of one course (one service at a time writes it)."""
 
@@ -81,6 +86,7 @@ class Journal:
 
     def add(self, key, source, assignment, student, arrived, state="queued", attempt=0, copy_of=None, message=""):
         """Record a newly noticed submission; return its row."""
+        assignment, student, message = map(_storable, (assignment, student, message))
         with self.connection:
             cursor = self.connection.execute(
                 "INSERT INTO submissions (key, source, assignment, student, arrived, noticed, state, attempt, copy_of, "
@@ -94,6 +100,7 @@ class Journal:
         return row
 
     def update(self, row_id, **values):
+        values = {name: _storable(value) if isinstance(value, str) else value for name, value in values.items()}
         assignments = ", ".join(f"{name} = ?" for name in values)
         with self.connection:
             self.connection.execute(f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), row_id))

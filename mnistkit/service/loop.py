@@ -30,7 +30,7 @@ from pathlib import Path
 from mnistkit.course import Course
 from mnistkit.deadlines import due_date, read_extensions
 from mnistkit.intake import Intake, shown, student_id_problem, submission_stamp
-from mnistkit.intake.exchange import arrival, collect_submission, made_by
+from mnistkit.intake.exchange import arrival, collect_submission, copy_nbgrader_files, made_by
 from mnistkit.records import Outcome, submitted_students
 from mnistkit.service import pages, worker
 from mnistkit.service.journal import WAITING, Journal
@@ -39,6 +39,17 @@ from mnistkit.service.settings import GradingService, ServiceError
 FOLDER = "service"  # in the course: journal.db, lock, work/<row id>/
 CRASHES_ALLOWED = 2  # gradings of one submission that may end without a result before it is failed
 DEFAULT_GRADING_SECONDS = 10.0  # the expected time of a grading before any was measured
+MAX_NOTICED_PER_PASS = 200  # new exchange folders taken per pass; the rest on the next passes
+INBOUND = "inbound/"  # the journal's key of an exchange folder: inbound/<its name>
+
+
+def inbound_key(name):
+    """The journal's key of the exchange folder ``name`` (one that is not text is named by its bytes)."""
+    try:
+        name.encode("utf-8")
+        return INBOUND + name
+    except UnicodeEncodeError:
+        return "inbound-bytes/" + os.fsencode(name).hex()
 
 
 def _now_words():
@@ -65,6 +76,7 @@ class Service:
         self.running = {}  # row id -> (process, started)
         self.stopping = False
         self.journal = None
+        self._unrecordable = set()  # keys of exchange folders that could not even be recorded as refused
         self.first_start = False
         self._lock = None
 
@@ -84,7 +96,12 @@ class Service:
             self.say(self._banner())
             idle_since = time.monotonic()
             while not self.stopping:
-                busy = self.notice() + self.reap() + self.dispatch() or bool(self.running)
+                try:
+                    busy = self.notice() + self.reap() + self.dispatch() or bool(self.running)
+                except Exception as error:  # noqa: BLE001 (one pass gone wrong: said, and the service goes on)
+                    self.say(f"{_now_words()} this pass of the service failed ({type(error).__name__}: "
+                             f"{shown(str(error), 200)}); it goes on")
+                    busy = True
                 if busy:
                     idle_since = time.monotonic()
                 elif exit_when_idle is not None and time.monotonic() - idle_since > exit_when_idle:
@@ -160,12 +177,13 @@ class Service:
     def _notice_exchange(self):
         try:
             entries = sorted(os.scandir(self.inbound), key=lambda entry: entry.name)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:
             return 0
         assignments = set(self.course.assignments())
         now, noticed, arrivals = time.time(), 0, []
         for entry in entries:
-            if entry.name in self.journal.keys:
+            key = inbound_key(entry.name)
+            if key in self.journal.keys or key in self._unrecordable:
                 continue
             try:
                 arrived = arrival(Path(entry.path)).replace(tzinfo=datetime.timezone.utc).timestamp() \
@@ -173,42 +191,63 @@ class Service:
             except OSError:
                 continue  # gone meanwhile
             if now - arrived >= self.settings.quiet_seconds:  # else still being written: next pass
-                arrivals.append((arrived, entry))
-        # In order of arrival (which no student sets; a folder's name says what its maker wants).
-        for arrived, entry in sorted(arrivals, key=lambda found: (found[0], found[1].name)):
-            path = Path(entry.path)
+                arrivals.append((arrived, key, entry))
+        # In order of arrival (which no student sets; a folder's name says what its maker wants), and a bounded
+        # number per pass, so that a flood of folders does not hold up the gradings under way.
+        for arrived, key, entry in sorted(arrivals, key=lambda found: found[:2])[:MAX_NOTICED_PER_PASS]:
             noticed += 1
-            parts = entry.name.split("+")
-            student, assignment = (parts + ["", ""])[:2]
-            problem = self._exchange_problem(entry, parts, assignments)
-            if problem:
-                self.journal.add(entry.name, "exchange", shown(assignment, 40), shown(student, 40), arrived,
-                                 state="refused", message=problem)
-                self.say(f"{_now_words()} not graded: the exchange folder {shown(entry.name)}: {problem}")
-                continue
-            if self._collected_before(assignment, student, parts[2]):
-                self.journal.add(entry.name, "exchange", assignment, student, arrived, state="collected before",
-                                 message="collected before the service first started; not graded by it")
-                continue
-            attempts = self._attempts(assignment, student, arrived, new=True)
-            over = self.settings.attempts and attempts.number > self.settings.attempts
-            row = self.journal.add(entry.name, "exchange", assignment, student, arrived,
-                                   state="over limit" if over else "queued", attempt=0 if over else attempts.number)
-            if not self._collect(row, path):
-                continue
-            if over:
-                attempts = self._attempts(assignment, student, arrived)
-                self.journal.update(row.id, message=f"over the limit of {self.settings.attempts} attempts; next from "
-                                                    f"{pages.moment(attempts.next_from)}")
-                self._release(row, pages.over_limit_page(arrived, attempts))
-                self.say(f"{_now_words()} not graded: {student}'s {assignment} of {pages.moment(arrived)}, over the "
-                         f"limit of {self.settings.attempts} attempts (next from {pages.moment(attempts.next_from)})")
-            else:
-                position, expected = self._place_in_queue(row)
-                self._release(row, pages.queued_page(arrived, position, expected, attempts))
-                self.say(f"{_now_words()} queued: {student}'s {assignment} (attempt {attempts.number}), number "
-                         f"{position} in the queue, expected in about {pages.duration(expected)}")
+            try:
+                self._notice_one(key, entry, arrived, assignments)
+            except Exception as error:  # noqa: BLE001 (a folder that changed or went while read: refused)
+                self._refuse_unreadable(key, entry, arrived, error)
         return noticed
+
+    def _notice_one(self, key, entry, arrived, assignments):
+        path = Path(entry.path)
+        parts = entry.name.split("+")
+        student, assignment = (parts + ["", ""])[:2]
+        problem = self._exchange_problem(entry, parts, assignments)
+        if problem:
+            self.journal.add(key, "exchange", shown(assignment, 40), shown(student, 40), arrived, state="refused",
+                             message=problem)
+            self.say(f"{_now_words()} not graded: the exchange folder {shown(entry.name)}: {problem}")
+            return
+        if self._collected_before(assignment, student, parts[2]):
+            self.journal.add(key, "exchange", assignment, student, arrived, state="collected before",
+                             message="collected before the service first started; not graded by it")
+            return
+        attempts = self._attempts(assignment, student, arrived, new=True)
+        over = self.settings.attempts and attempts.number > self.settings.attempts
+        row = self.journal.add(key, "exchange", assignment, student, arrived,
+                               state="over limit" if over else "queued", attempt=0 if over else attempts.number)
+        if over:  # not graded: only nbgrader's small files are taken, for the page that says so
+            copy_nbgrader_files(path, self._work(row.id) / "submission")
+            attempts = self._attempts(assignment, student, arrived)
+            self.journal.update(row.id, message=f"over the limit of {self.settings.attempts} attempts; next from "
+                                                f"{pages.moment(attempts.next_from)}")
+            self._release(row, pages.over_limit_page(arrived, attempts))
+            self.say(f"{_now_words()} not graded: {student}'s {assignment} of {pages.moment(arrived)}, over the "
+                     f"limit of {self.settings.attempts} attempts (next from {pages.moment(attempts.next_from)})")
+            return
+        if not self._collect(row, path):
+            return
+        position, expected = self._place_in_queue(row)
+        self._release(row, pages.queued_page(arrived, position, expected, attempts))
+        self.say(f"{_now_words()} queued: {student}'s {assignment} (attempt {attempts.number}), number "
+                 f"{position} in the queue, expected in about {pages.duration(expected)}")
+
+    def _refuse_unreadable(self, key, entry, arrived, error):
+        why = f"it could not be read ({type(error).__name__})"
+        try:
+            row = next((row for row in self.journal.all() if row.key == key), None)
+            if row is None:
+                self.journal.add(key, "exchange", "", shown(entry.name.split("+")[0], 40), arrived, state="refused",
+                                 message=why)
+            else:
+                self.journal.update(row.id, state="refused", attempt=0, message=why)
+        except Exception:  # noqa: BLE001 (not even recordable: left alone from now on)
+            self._unrecordable.add(key)
+        self.say(f"{_now_words()} not graded: the exchange folder {shown(entry.name)}: {why}")
 
     def _collected_before(self, assignment, student, stamp):
         """Whether a submission found in the exchange when the service first starts in a course, made at ``stamp``
@@ -242,15 +281,20 @@ class Service:
     def _collect(self, row, source):
         """Copy the exchange folder into the row's work folder as data (the kit's collect); whether it could be."""
         copy = self._work(row.id) / "submission"
-        if copy.exists():
-            shutil.rmtree(copy)
+        partial = copy.with_name("submission.partial")  # only a complete copy is ever graded
+        for old in (copy, partial):
+            if old.exists():
+                shutil.rmtree(old)
         copy.parent.mkdir(parents=True, exist_ok=True)
         try:
-            collected = collect_submission(source, copy, row.student, self.log, self.max_file_bytes, self.check_owner)
-        except OSError as error:
+            collected = collect_submission(source, partial, row.student, self.log, self.max_file_bytes,
+                                           self.check_owner)
+        except Exception as error:  # noqa: BLE001 (changed or went while read)
             collected, why = False, f"it could not be read ({type(error).__name__})"
         else:
             why = "it could not be collected"
+            if collected:
+                os.rename(partial, copy)
         if not collected:
             self.journal.update(row.id, state="refused", attempt=0, message=why)
             self.say(f"{_now_words()} not graded: {row.student}'s {row.assignment}: {why}")
@@ -337,13 +381,13 @@ class Service:
         copy_from = None
         if row.source == "exchange":
             copy_from = work / "submission"
-            if not copy_from.is_dir() and not self._collect(row, self.inbound / row.key):
+            if not copy_from.is_dir() and not self._collect(row, self.inbound / row.key.removeprefix(INBOUND)):
                 return
         elif row.source == "final":
             copy_from = self._work(row.copy_of) / "submission"
         now = time.time()
         job = worker.Job(row.id, row.assignment, row.student, str(work), copy_from and str(copy_from),
-                         release=row.source != "final", arrived=row.arrived, waited=now - row.arrived,
+                         release=row.source == "exchange", arrived=row.arrived, waited=now - row.arrived,
                          attempts=self._attempts(row.assignment, row.student, row.arrived, number=row.attempt)
                          if row.attempt
                          else pages.Attempts(0, 0, 0), due=self._due_for(row.assignment, row.student),
