@@ -115,7 +115,7 @@ BURST = [(f"burst-{number:02d}", CORRECT if number % 9 == 0 else PARTIAL if numb
 
 
 @pytest.fixture(scope="module")
-def term(tmp_path_factory):
+def term(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("service")
     exchange = base / "exchange"
     exchange.mkdir(mode=0o777)
@@ -137,6 +137,8 @@ def term(tmp_path_factory):
         (inbound / "final:1:after:2").mkdir()  # named as the service names its own rows
         deep = inbound / f"deep+{PART1}+2026-12-02 10:00:00.000000 UTC+x"  # a thousand folders within folders
         deep.mkdir()
+        # Removed whatever happens: shutil.rmtree, as pytest cleans its old folders with, would recurse a thousand times.
+        request.addfinalizer(lambda: deep.exists() and remove_nested(deep))
         (deep / f"{PART1}.ipynb").write_text(notebook_path(course, "release", PART1).read_text())
         nested = str(deep)
         for _ in range(1000):
@@ -180,7 +182,6 @@ def term(tmp_path_factory):
     found.rows = rows(course)
     found.pages = {student_id: klass.fetch_feedback(student_id, PART1)
                    for student_id in ["solo", "eager", "crasher", last, *[s for s, _ in BURST[:3]]]}
-    remove_nested(deep)  # shutil.rmtree, as pytest cleans its old folders with, would recurse a thousand times
     return found
 
 
