@@ -1,4 +1,6 @@
-"""Folders in the temp folder named after the process that made them, removed by a later process once it is gone.
+"""What a killed process leaves behind: nothing that outlives it, and no folder that a later process does not remove.
+
+`die_with_parent` makes a child process get a signal when the process that started it dies.
 
 A process killed by SIGKILL (or a machine that lost power) removes nothing. So each temporary
 folder the kit makes is named ``<prefix><pid>-<random>``; whoever makes the next one of that kind
@@ -7,6 +9,7 @@ removes those whose process no longer runs (and never one of a running process).
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -32,3 +35,11 @@ def new_folder(prefix):
     """A new private folder ``<prefix><this pid>-<random>`` in the temp folder, after removing stale ones."""
     remove_stale(prefix)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+
+
+def die_with_parent(signum=signal.SIGTERM):
+    """In a child process: get ``signum`` when the process that started it dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG; kept across exec, as ``preexec_fn`` of a server's Popen)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signum)  # 1: PR_SET_PDEATHSIG

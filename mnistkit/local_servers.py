@@ -13,7 +13,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from mnistkit.leftovers import new_folder
+from mnistkit.leftovers import die_with_parent, new_folder
 
 POSTGRES_INSTALL = "/usr/lib/postgresql"
 
@@ -122,13 +122,6 @@ class PostgresServer:
         self.stop()
 
 
-def _die_with_parent():
-    """In a child before it runs its program: SIGTERM it when the process that started it dies, even by SIGKILL."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-
-
 @contextlib.contextmanager
 def local_dask_cluster(workers=2):
     """A Dask scheduler and ``workers`` worker processes (one grading thread each) over TCP on 127.0.0.1.
@@ -172,7 +165,7 @@ def jupyter_lab_server(root, timeout=180):
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
              "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
             cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=die_with_parent)
         address = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ import requests
 
 from mnistkit.hub import machine
 from mnistkit.hub.roster import load_roster
+from mnistkit.leftovers import die_with_parent
 
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 START_SECONDS = 120  # a bound on a broken start, not a speed requirement
@@ -42,21 +43,13 @@ def running_hub(roster_path, root=machine.DEFAULT_ROOT, ip="127.0.0.1", port=800
     log_path = Path(log) if log else folders["state"] / "jupyterhub.log"
     with open(log_path, "ab") as output:
         hub = subprocess.Popen(command, cwd=folders["state"], env=environment, stdout=output, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_stop_with_parent)
+                               stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
     address = f"http://{ip}:{port}"
     try:
         _wait_until_up(hub, address, log_path)
         yield address
     finally:
         _stop(hub)
-
-
-def _stop_with_parent():
-    """In the hub's process before it starts: SIGTERM it when whoever started it dies, even by SIGKILL (Linux's
-    PR_SET_PDEATHSIG), so that it stops its servers and never outlives the command or the tests."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def _wait_until_up(hub, address, log_path):

@@ -5,7 +5,6 @@ sandboxes' ``--die-with-parent``), so a grading never outlives the service; it l
 result in ``result.json`` of its work folder, which is how the service knows it finished.
 """
 
-import ctypes
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnistkit.intake.folder import NBGRADER_FILES
+from mnistkit.leftovers import die_with_parent
 from mnistkit.service.pages import Attempts, failed_page, feedback_notice
 
 HIDE_HIDDEN_TESTS = "mnistkit.nbgrader_plugins.HideHiddenTests"
@@ -67,8 +67,7 @@ def run(course, job, settings):
 
 
 def _die_with_service():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent(signal.SIGKILL)
     if os.getppid() == 1:  # the service was already gone
         os._exit(1)
 
